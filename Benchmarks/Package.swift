@@ -1,0 +1,14 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// In-process benchmarks of the decision pipeline. Run: Benchmarks/run.sh (release build, pinned to one core).
+let package = Package(
+    name: "nonroot-admission-benchmarks",
+    dependencies: [.package(path: "..")],
+    targets: [
+        .executableTarget(
+            name: "DecideBenchmark",
+            dependencies: [.product(name: "NonRootAdmissionCore", package: "main")]
+        ),
+    ]
+)

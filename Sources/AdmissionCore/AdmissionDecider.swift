@@ -1,0 +1,131 @@
+public import AdmissionModel
+public import NonRootPolicy
+
+/// A review decoded and ready to evaluate once its images are resolved.
+public struct PreparedReview: Sendable {
+    public var review: AdmissionReviewRequest
+    /// The pod under review, or nil when nothing is evaluated (see `skipReason`).
+    public var pod: PodUnderReview?
+    public var skipReason: String?
+    /// The images whose USER the decision needs.
+    public var imagesNeeded: [String]
+    var kindName: String
+    var namespace: String
+    var name: String
+}
+
+/// Turns AdmissionReviews into responses: decode, select containers, evaluate, answer.
+///
+/// The decision is split in two so that image lookups, which may be slow, happen in between
+/// and outside: `prepare` says which images matter, `decide(_:images:)` answers.
+public struct AdmissionDecider: Sendable {
+    public var configuration: DecisionConfiguration
+    let evaluator: PolicyEvaluator
+
+    /// The audit annotation key for dry-run findings; the apiserver prefixes the webhook name.
+    public static let wouldDenyAnnotation = "would-deny"
+
+    public init(configuration: DecisionConfiguration) {
+        self.configuration = configuration
+        self.evaluator = PolicyEvaluator(policy: configuration.policy)
+    }
+
+    /// Decodes `review`'s object and finds the containers and images to evaluate.
+    public func prepare(_ review: AdmissionReviewRequest) throws(ModelDecodingError) -> PreparedReview {
+        let request = review.request
+        var prepared = PreparedReview(
+            review: review, pod: nil, skipReason: nil, imagesNeeded: [],
+            kindName: request.kindName, namespace: request.namespace ?? "", name: request.name ?? "")
+        guard request.operation == "CREATE" || request.operation == "UPDATE" else {
+            prepared.skipReason = "operation \(request.operation) is not checked"
+            return prepared
+        }
+        guard let kind = request.podSpecKind else {
+            prepared.skipReason = "kind \(request.kindName.isEmpty ? "(unknown)" : request.kindName) carries no pod spec"
+            return prepared
+        }
+        let subResource = request.subResource ?? ""
+        guard subResource.isEmpty || (kind == .pod && subResource == "ephemeralcontainers") else {
+            prepared.skipReason = "subresource \(subResource) is not checked"
+            return prepared
+        }
+        guard let objectJSON = request.object else {
+            throw ModelDecodingError(path: "request.object", reason: "\(request.operation) of \(kind.rawValue) has no object", offset: 0)
+        }
+        let object = try PodTemplateObject(kind: kind, json: objectJSON)
+        var selection = ContainerSelection.all
+        if request.operation == "UPDATE", let oldJSON = request.oldObject {
+            let old = try PodTemplateObject(kind: kind, json: oldJSON)
+            selection = .changed(from: old.spec, to: object.spec)
+            if selection.isEmpty {
+                prepared.skipReason = "UPDATE changes no container image or security context"
+            }
+        }
+        let namespace = object.metadata.namespace ?? request.namespace ?? ""
+        let name = object.metadata.name ?? request.name ?? ""
+        prepared.namespace = namespace
+        prepared.name = name.isEmpty ? (object.metadata.generateName ?? "") : name
+        guard prepared.skipReason == nil else { return prepared }
+        let subject: Subject = kind == .pod
+            ? .pod(name: name, namespace: namespace, uid: object.metadata.uid ?? "")
+            : .template(kind: kind, namespace: namespace, name: name)
+        let pod = PodUnderReview(subject: subject, spec: object.spec, selection: selection)
+        prepared.pod = pod
+        prepared.imagesNeeded = evaluator.imagesNeeded(for: pod)
+        return prepared
+    }
+
+    /// Decides a prepared review, given what is known about its images.
+    public func decide(_ prepared: PreparedReview, mode: EnforcementMode? = nil, images: ImageUserResolver) -> Decision {
+        let mode = mode ?? configuration.mode
+        let request = prepared.review.request
+        var decision = Decision(
+            apiVersion: prepared.review.apiVersion,
+            response: AdmissionResponse(uid: request.uid, allowed: true),
+            outcome: .allowed, mode: mode, skipReason: prepared.skipReason,
+            findings: [], sentences: [], unresolved: [],
+            kind: prepared.kindName, namespace: prepared.namespace, name: prepared.name,
+            operation: request.operation, username: request.userInfo?.username ?? "")
+        guard let pod = prepared.pod else { return decision }
+        let evaluation = evaluator.evaluate(pod, images: images)
+        decision.findings = evaluation.findings
+        decision.unresolved = evaluation.unresolved
+
+        var sentences: [String] = []
+        var warnings: [String] = []
+        for entry in evaluation.entries {
+            switch entry {
+            case .finding(let finding):
+                sentences.append(finding.message)
+                if mode == .dryRun { warnings.append("would deny (dry-run): \(finding.message)") }
+                warnings.append(finding.hint)
+            case .unresolved(let unresolved):
+                switch configuration.unresolved {
+                case .allow:
+                    break
+                case .warn:
+                    warnings.append("container \(goQuote(unresolved.container)): cannot verify the USER of image \(unresolved.image): \(unresolved.reason); allowed by --unresolved=warn")
+                case .deny:
+                    sentences.append(unresolved.message)
+                    if mode == .dryRun { warnings.append("would deny (dry-run): \(unresolved.message)") }
+                    warnings.append("container \(goQuote(unresolved.container)): cannot verify the USER of image \(unresolved.image): \(unresolved.reason); add it to the image catalog or set securityContext.runAsUser")
+                }
+            }
+        }
+        var seen = Set<String>()
+        decision.response.warnings = warnings.map(Hint.warning).filter { seen.insert($0).inserted }
+        decision.sentences = sentences
+        guard !sentences.isEmpty else { return decision }
+        let message = sentences.joined(separator: "; ")
+        switch mode {
+        case .enforce:
+            decision.response.allowed = false
+            decision.response.status = .forbidden(message)
+            decision.outcome = .denied
+        case .dryRun:
+            decision.response.auditAnnotations = [(AdmissionDecider.wouldDenyAnnotation, message)]
+            decision.outcome = .wouldDeny
+        }
+        return decision
+    }
+}

@@ -1,0 +1,166 @@
+/// `admission.k8s.io` API versions this webhook speaks. A review is answered in the version it came in.
+public enum AdmissionAPIVersion: String, Sendable, Equatable {
+    case v1 = "admission.k8s.io/v1"
+    case v1beta1 = "admission.k8s.io/v1beta1"
+}
+
+/// `metav1.GroupVersionKind` as it appears in an AdmissionRequest.
+public struct GroupVersionKind: Sendable, Equatable {
+    public var group: String
+    public var version: String
+    public var kind: String
+
+    public init(group: String, version: String, kind: String) {
+        self.group = group
+        self.version = version
+        self.kind = kind
+    }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        group = try json.string("group") ?? ""
+        version = try json.string("version") ?? ""
+        kind = try json.string("kind") ?? ""
+    }
+}
+
+/// `metav1.GroupVersionResource` as it appears in an AdmissionRequest.
+public struct GroupVersionResource: Sendable, Equatable {
+    public var group: String
+    public var version: String
+    public var resource: String
+
+    public init(group: String, version: String, resource: String) {
+        self.group = group
+        self.version = version
+        self.resource = resource
+    }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        group = try json.string("group") ?? ""
+        version = try json.string("version") ?? ""
+        resource = try json.string("resource") ?? ""
+    }
+}
+
+/// The requesting user. Only the name is kept: it goes into decision logs.
+public struct UserInfo: Sendable, Equatable {
+    public var username: String
+
+    public init(username: String) { self.username = username }
+}
+
+/// `admission.k8s.io/v1` AdmissionRequest: the fields the webhook reads. Unknown fields are ignored.
+public struct AdmissionRequest: Sendable {
+    public var uid: String
+    public var kind: GroupVersionKind?
+    public var resource: GroupVersionResource?
+    public var subResource: String?
+    public var name: String?
+    public var namespace: String?
+    public var operation: String
+    public var userInfo: UserInfo?
+    /// The raw `object` and `oldObject`; decoded by kind only when a rule needs them.
+    public var object: JSONValue?
+    public var oldObject: JSONValue?
+    public var dryRun: Bool?
+
+    public init(json: JSONValue) throws(ModelDecodingError) {
+        guard json.isObject else { throw ModelDecodingError(at: json, "expected an AdmissionRequest object, found \(json.typeName)") }
+        guard let uid = try json.string("uid") else {
+            throw ModelDecodingError(at: json, "AdmissionRequest has no uid")
+        }
+        self.uid = uid
+        kind = try json.object("kind").map { (v) throws(ModelDecodingError) in try GroupVersionKind(json: v) }
+        resource = try json.object("resource").map { (v) throws(ModelDecodingError) in try GroupVersionResource(json: v) }
+        subResource = try json.string("subResource")
+        name = try json.string("name")
+        namespace = try json.string("namespace")
+        guard let operation = try json.string("operation") else {
+            throw ModelDecodingError(at: json, "AdmissionRequest has no operation")
+        }
+        self.operation = operation
+        userInfo = try json.object("userInfo").map { (v) throws(ModelDecodingError) in UserInfo(username: try v.string("username") ?? "") }
+        object = try json.object("object")
+        oldObject = try json.object("oldObject")
+        dryRun = try json.bool("dryRun")
+    }
+
+    /// The kind of the object, from `kind`, or from the object's own `apiVersion` and `kind` in
+    /// hand-written requests that omit it. Nil when the object has no pod spec.
+    public var podSpecKind: PodSpecKind? {
+        if let kind { return PodSpecKind(group: kind.group, kind: kind.kind) }
+        guard let object, let kindName = object["kind"]?.string else { return nil }
+        let apiVersion = object["apiVersion"]?.string ?? "v1"
+        let group = apiVersion.split(separator: "/").count == 2 ? String(apiVersion.split(separator: "/")[0]) : ""
+        return PodSpecKind(group: group, kind: kindName)
+    }
+
+    /// `kind.kind`, or the object's kind, for logs and metrics.
+    public var kindName: String {
+        kind?.kind ?? object?["kind"]?.string ?? ""
+    }
+}
+
+/// A decoded review: the request and the envelope it arrived in.
+public struct AdmissionReviewRequest: Sendable {
+    /// The version to answer in. A bare AdmissionRequest is answered as `v1`.
+    public var apiVersion: AdmissionAPIVersion
+    public var request: AdmissionRequest
+    /// True when the input was a bare AdmissionRequest rather than a full AdmissionReview.
+    public var isBareRequest: Bool
+
+    /// Decodes a full AdmissionReview, or a bare AdmissionRequest (the value of `.request`).
+    public init(json root: JSONValue) throws(ModelDecodingError) {
+        guard root.isObject else {
+            throw ModelDecodingError(at: root, "expected an AdmissionReview object, found \(root.typeName)")
+        }
+        // A bare AdmissionRequest's `kind` is a GroupVersionKind object, an AdmissionReview's a string.
+        let kind = root["kind"]?.string
+        if kind == "AdmissionReview" || (kind == nil && root["request"] != nil) {
+            let version = try root.string("apiVersion") ?? AdmissionAPIVersion.v1.rawValue
+            guard let known = AdmissionAPIVersion(rawValue: version) else {
+                throw ModelDecodingError(at: root["apiVersion"] ?? root, "unsupported AdmissionReview apiVersion \"\(version)\" (expected admission.k8s.io/v1 or admission.k8s.io/v1beta1)")
+            }
+            guard let request = try root.object("request") else {
+                throw ModelDecodingError(at: root, "AdmissionReview has no request")
+            }
+            self.apiVersion = known
+            self.request = try AdmissionRequest(json: request)
+            self.isBareRequest = false
+        } else if root["operation"] != nil, root["uid"] != nil {
+            self.apiVersion = .v1
+            self.request = try AdmissionRequest(json: root)
+            self.isBareRequest = true
+        } else {
+            throw ModelDecodingError(at: root, "not an AdmissionReview or AdmissionRequest\(kind.map { " (kind \"\($0)\")" } ?? "")")
+        }
+    }
+
+    /// Parses and decodes review bytes.
+    public static func decode(_ bytes: [UInt8], limits: JSONLimits = .init()) throws(AdmissionDecodingError) -> AdmissionReviewRequest {
+        let document: JSONDocument
+        do {
+            document = try JSONDocument(parsing: bytes, limits: limits)
+        } catch {
+            throw .invalidJSON(error)
+        }
+        do {
+            return try AdmissionReviewRequest(json: document.root)
+        } catch {
+            throw .invalidReview(error)
+        }
+    }
+}
+
+/// Why review bytes could not be decoded.
+public enum AdmissionDecodingError: Error, Sendable, CustomStringConvertible {
+    case invalidJSON(JSONParseError)
+    case invalidReview(ModelDecodingError)
+
+    public var description: String {
+        switch self {
+        case .invalidJSON(let error): "invalid JSON at \(error)"
+        case .invalidReview(let error): "invalid AdmissionReview: \(error)"
+        }
+    }
+}

@@ -1,0 +1,344 @@
+/// A single-pass validating JSON parser that writes a node tape.
+struct JSONParser {
+    let bytes: [UInt8]
+    let limits: JSONLimits
+    var nodes: [JSONNode] = []
+
+    init(bytes: [UInt8], limits: JSONLimits) {
+        self.bytes = bytes
+        self.limits = limits
+    }
+
+    mutating func parse() throws(JSONParseError) -> [JSONNode] {
+        guard bytes.count <= limits.maximumBytes else {
+            throw JSONParser.error(in: bytes, at: limits.maximumBytes, "text is larger than \(limits.maximumBytes) bytes")
+        }
+        guard bytes.count < Int(Int32.max) else {
+            throw JSONParser.error(in: bytes, at: 0, "text is too large")
+        }
+        nodes.reserveCapacity(bytes.count / 12 + 4)
+        let count = bytes.count
+        let maximumDepth = limits.maximumDepth
+        var tape = nodes
+        nodes = []
+        // Work on the raw buffer: bounds are checked by hand, once per byte.
+        let result: Result<[JSONNode], JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+            let scanner = Scanner(p: buffer, count: count, maximumDepth: maximumDepth)
+            do throws(Failure) {
+                var position = 0
+                // Foundation skips a UTF-8 byte order mark; so do we.
+                if count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
+                position = scanner.skipWhitespace(position)
+                position = try scanner.parseValue(at: position, tape: &tape)
+                position = scanner.skipWhitespace(position)
+                if position != count {
+                    throw Failure(offset: position, reason: "unexpected data after the top-level value")
+                }
+                return .success(tape)
+            } catch {
+                let failure = error
+                return .failure(JSONParser.error(in: bytes, at: failure.offset, failure.reason))
+            }
+        }
+        return try result.get()
+    }
+
+    static func error(in bytes: [UInt8], at offset: Int, _ reason: String) -> JSONParseError {
+        var line = 1
+        var column = 1
+        var index = 0
+        let end = min(offset, bytes.count)
+        while index < end {
+            if bytes[index] == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+            index += 1
+        }
+        return JSONParseError(offset: offset, line: line, column: column, reason: reason)
+    }
+}
+
+private struct Failure: Error {
+    var offset: Int
+    var reason: String
+}
+
+private struct Scanner {
+    let p: UnsafeBufferPointer<UInt8>
+    let count: Int
+    let maximumDepth: Int
+
+    @inline(__always)
+    func skipWhitespace(_ start: Int) -> Int {
+        var i = start
+        while i < count {
+            switch p[i] {
+            case 0x20, 0x0A, 0x0D, 0x09: i += 1
+            default: return i
+            }
+        }
+        return i
+    }
+
+    /// Parses one value and everything nested in it, returning the offset just past it.
+    ///
+    /// Iterative, with an explicit stack of open containers: the machine stack stays flat however
+    /// deep the input nests (even with a raised `maximumDepth`), and the depth limit only bounds
+    /// the size of `open`.
+    func parseValue(at start: Int, tape: inout [JSONNode]) throws(Failure) -> Int {
+        // Tape indices of the containers that are open, innermost last.
+        var open: [Int] = []
+        open.reserveCapacity(16)
+        var i = start
+        while true {
+            // A value is expected at `i` (leading whitespace already skipped).
+            guard i < count else { throw Failure(offset: i, reason: "unexpected end of text, expected a value") }
+            var closedEmpty = false
+            switch p[i] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isObject = p[i] == UInt8(ascii: "{")
+                guard open.count < maximumDepth else {
+                    throw Failure(offset: i, reason: "nesting is deeper than \(maximumDepth) levels")
+                }
+                open.append(tape.count)
+                tape.append(JSONNode(kind: isObject ? .object : .array, start: Int32(i), end: 0, next: 0))
+                i = skipWhitespace(i + 1)
+                if i < count, p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    closedEmpty = true
+                } else if isObject {
+                    i = try parseKey(at: i, tape: &tape)
+                    continue
+                } else {
+                    continue
+                }
+            case UInt8(ascii: "\""):
+                let (end, escaped) = try scanString(at: i)
+                let index = Int32(tape.count)
+                tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(end - 1), next: index + 1))
+                i = end
+            case UInt8(ascii: "t"): i = try literal(at: i, "true", .true, tape: &tape)
+            case UInt8(ascii: "f"): i = try literal(at: i, "false", .false, tape: &tape)
+            case UInt8(ascii: "n"): i = try literal(at: i, "null", .null, tape: &tape)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let end = try scanNumber(at: i)
+                let index = Int32(tape.count)
+                tape.append(JSONNode(kind: .number, start: Int32(i), end: Int32(end), next: index + 1))
+                i = end
+            default:
+                throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a value")
+            }
+            // A value ended (or an empty container is about to close at `i`): close containers
+            // until one continues with a ',' or the outermost value is complete.
+            while let container = open.last {
+                if !closedEmpty {
+                    i = skipWhitespace(i)
+                }
+                let isObject = tape[container].kind == .object
+                guard i < count else {
+                    throw Failure(offset: i, reason: isObject ? "unexpected end of text inside an object" : "unexpected end of text inside an array")
+                }
+                if !closedEmpty && p[i] == UInt8(ascii: ",") {
+                    i = skipWhitespace(i + 1)
+                    if isObject { i = try parseKey(at: i, tape: &tape) }
+                    break
+                }
+                if closedEmpty || p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    closedEmpty = false
+                    i += 1
+                    tape[container].end = Int32(i)
+                    tape[container].next = Int32(tape.count)
+                    open.removeLast()
+                    continue
+                }
+                throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected ',' or '\(isObject ? "}" : "]")'")
+            }
+            if open.isEmpty { return i }
+        }
+    }
+
+    /// Parses `"key" :` inside an object and returns the offset of the value that follows.
+    func parseKey(at position: Int, tape: inout [JSONNode]) throws(Failure) -> Int {
+        var i = position
+        guard i < count else { throw Failure(offset: i, reason: "unexpected end of text inside an object") }
+        guard p[i] == UInt8(ascii: "\"") else {
+            throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a string key")
+        }
+        let (keyEnd, escaped) = try scanString(at: i)
+        let keyIndex = Int32(tape.count)
+        tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(keyEnd - 1), next: keyIndex + 1))
+        i = skipWhitespace(keyEnd)
+        guard i < count, p[i] == UInt8(ascii: ":") else {
+            throw Failure(offset: i, reason: i < count ? "unexpected character \(describe(p[i])), expected ':'" : "unexpected end of text, expected ':'")
+        }
+        return skipWhitespace(i + 1)
+    }
+
+    func literal(at position: Int, _ word: StaticString, _ kind: JSONNodeKind, tape: inout [JSONNode]) throws(Failure) -> Int {
+        let length = word.utf8CodeUnitCount
+        guard position + length <= count else { throw Failure(offset: position, reason: "invalid literal, expected '\(word)'") }
+        let w = word.utf8Start
+        for k in 0..<length where p[position + k] != w[k] {
+            throw Failure(offset: position + k, reason: "invalid literal, expected '\(word)'")
+        }
+        let index = Int32(tape.count)
+        tape.append(JSONNode(kind: kind, start: Int32(position), end: Int32(position + length), next: index + 1))
+        return position + length
+    }
+
+    /// Validates a number and returns the offset just past it.
+    func scanNumber(at position: Int) throws(Failure) -> Int {
+        var i = position
+        if p[i] == UInt8(ascii: "-") {
+            i += 1
+        }
+        guard i < count, isDigit(p[i]) else { throw Failure(offset: i, reason: "invalid number, expected a digit") }
+        if p[i] == UInt8(ascii: "0") {
+            i += 1
+            if i < count, isDigit(p[i]) { throw Failure(offset: i, reason: "invalid number, leading zeros are not allowed") }
+        } else {
+            while i < count, isDigit(p[i]) { i += 1 }
+        }
+        if i < count, p[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < count, isDigit(p[i]) else { throw Failure(offset: i, reason: "invalid number, expected a digit after '.'") }
+            while i < count, isDigit(p[i]) { i += 1 }
+        }
+        if i < count, p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < count, p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < count, isDigit(p[i]) else { throw Failure(offset: i, reason: "invalid number, expected a digit in the exponent") }
+            while i < count, isDigit(p[i]) { i += 1 }
+        }
+        return i
+    }
+
+    /// Validates a string starting at its opening quote; returns the offset past the closing quote
+    /// and whether it holds escapes.
+    func scanString(at position: Int) throws(Failure) -> (Int, Bool) {
+        var i = position + 1
+        var escaped = false
+        while i < count {
+            let byte = p[i]
+            if byte == UInt8(ascii: "\"") {
+                return (i + 1, escaped)
+            }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                i = try scanEscape(at: i)
+                continue
+            }
+            if byte < 0x20 {
+                throw Failure(offset: i, reason: "control character \(describe(byte)) must be escaped in a string")
+            }
+            if byte < 0x80 {
+                i += 1
+                continue
+            }
+            i = try scanUTF8(at: i)
+        }
+        throw Failure(offset: position, reason: "unterminated string")
+    }
+
+    /// Validates one escape sequence at a backslash; returns the offset past it.
+    func scanEscape(at position: Int) throws(Failure) -> Int {
+        let i = position + 1
+        guard i < count else { throw Failure(offset: position, reason: "unterminated string") }
+        switch p[i] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return i + 1
+        case UInt8(ascii: "u"):
+            let unit = try hex4(at: i + 1)
+            if unit >= 0xDC00 && unit <= 0xDFFF {
+                throw Failure(offset: position, reason: "unpaired low surrogate \\u\(hexString(unit)) in a string")
+            }
+            if unit >= 0xD800 && unit <= 0xDBFF {
+                let low = i + 5
+                guard low + 1 < count, p[low] == UInt8(ascii: "\\"), p[low + 1] == UInt8(ascii: "u") else {
+                    throw Failure(offset: position, reason: "unpaired high surrogate \\u\(hexString(unit)) in a string")
+                }
+                let second = try hex4(at: low + 2)
+                guard second >= 0xDC00 && second <= 0xDFFF else {
+                    throw Failure(offset: low, reason: "expected a low surrogate after \\u\(hexString(unit))")
+                }
+                return low + 6
+            }
+            return i + 5
+        default:
+            throw Failure(offset: i, reason: "invalid escape \\\(describe(p[i], quoted: false)) in a string")
+        }
+    }
+
+    func hex4(at position: Int) throws(Failure) -> UInt32 {
+        guard position + 4 <= count else { throw Failure(offset: position, reason: "incomplete \\u escape") }
+        var value: UInt32 = 0
+        for k in 0..<4 {
+            guard let digit = hexValue(p[position + k]) else {
+                throw Failure(offset: position + k, reason: "invalid hex digit in \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
+    }
+
+    /// Validates one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).
+    func scanUTF8(at position: Int) throws(Failure) -> Int {
+        let lead = p[position]
+        let length: Int
+        var lowerBound: UInt8 = 0x80
+        var upperBound: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lowerBound = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; upperBound = 0x9F
+        case 0xF0: length = 4; lowerBound = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; upperBound = 0x8F
+        default: throw Failure(offset: position, reason: "invalid UTF-8 byte 0x\(hexString(UInt32(lead), width: 2))")
+        }
+        guard position + length <= count else { throw Failure(offset: position, reason: "truncated UTF-8 sequence") }
+        let second = p[position + 1]
+        guard second >= lowerBound && second <= upperBound else {
+            throw Failure(offset: position + 1, reason: "invalid UTF-8 continuation byte 0x\(hexString(UInt32(second), width: 2))")
+        }
+        var k = 2
+        while k < length {
+            let byte = p[position + k]
+            guard byte & 0xC0 == 0x80 else {
+                throw Failure(offset: position + k, reason: "invalid UTF-8 continuation byte 0x\(hexString(UInt32(byte), width: 2))")
+            }
+            k += 1
+        }
+        return position + length
+    }
+}
+
+@inline(__always)
+private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+
+@inline(__always)
+func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}
+
+func hexString(_ value: UInt32, width: Int = 4) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
+private func describe(_ byte: UInt8, quoted: Bool = true) -> String {
+    if byte >= 0x20 && byte < 0x7F {
+        let character = String(UnicodeScalar(byte))
+        return quoted ? "'\(character)'" : character
+    }
+    return "0x\(hexString(UInt32(byte), width: 2))"
+}

@@ -1,0 +1,89 @@
+/// A JSON document that parsed but does not have the shape of the Kubernetes type expected.
+public struct ModelDecodingError: Error, Sendable, CustomStringConvertible {
+    /// Where the problem is, as a JSON path such as `request.object.spec.containers[0].image`.
+    public var path: String
+    public var reason: String
+    /// Byte offset of the offending value in the document.
+    public var offset: Int
+
+    public init(path: String, reason: String, offset: Int) {
+        self.path = path
+        self.reason = reason
+        self.offset = offset
+    }
+
+    init(at value: JSONValue, _ reason: String) {
+        self.init(path: value.path, reason: reason, offset: value.offset)
+    }
+
+    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+}
+
+extension JSONValue {
+    /// The JSON path from the document root to this value. Computed only for error messages.
+    public var path: String {
+        var components = ""
+        var current = 0
+        let nodes = document.nodes
+        while current != index {
+            let container = nodes[current]
+            var child = current + 1
+            var position = 0
+            var descended = false
+            while child < Int(container.next) {
+                let valueIndex = container.kind == .object ? child + 1 : child
+                let after = Int(nodes[valueIndex].next)
+                if index >= (container.kind == .object ? child : valueIndex) && index < after {
+                    if container.kind == .object {
+                        let key = JSONValue(document: document, index: child).string ?? ""
+                        components += components.isEmpty ? key : ".\(key)"
+                        // A key string itself is not a value worth naming further.
+                        if index == child { return components }
+                    } else {
+                        components += "[\(position)]"
+                    }
+                    current = valueIndex
+                    descended = true
+                    break
+                }
+                child = after
+                position += 1
+            }
+            if !descended { break }
+        }
+        return components
+    }
+
+    /// The member `key` when present and not null, which must be an object.
+    func object(_ key: StaticString) throws(ModelDecodingError) -> JSONValue? {
+        guard let value = self[key], !value.isNull else { return nil }
+        guard value.isObject else { throw ModelDecodingError(at: value, "expected an object, found \(value.typeName)") }
+        return value
+    }
+
+    /// The member `key` when present and not null, which must be an array.
+    func array(_ key: StaticString) throws(ModelDecodingError) -> [JSONValue] {
+        guard let value = self[key], !value.isNull else { return [] }
+        guard value.isArray else { throw ModelDecodingError(at: value, "expected an array, found \(value.typeName)") }
+        return value.elements
+    }
+
+    func string(_ key: StaticString) throws(ModelDecodingError) -> String? {
+        guard let value = self[key], !value.isNull else { return nil }
+        guard let string = value.string else { throw ModelDecodingError(at: value, "expected a string, found \(value.typeName)") }
+        return string
+    }
+
+    func bool(_ key: StaticString) throws(ModelDecodingError) -> Bool? {
+        guard let value = self[key], !value.isNull else { return nil }
+        guard let bool = value.bool else { throw ModelDecodingError(at: value, "expected a boolean, found \(value.typeName)") }
+        return bool
+    }
+
+    func int64(_ key: StaticString) throws(ModelDecodingError) -> Int64? {
+        guard let value = self[key], !value.isNull else { return nil }
+        guard value.isNumber else { throw ModelDecodingError(at: value, "expected an integer, found \(value.typeName)") }
+        guard let int = value.int64 else { throw ModelDecodingError(at: value, "expected a 64-bit integer, found \(String(decoding: value.rawBytes, as: UTF8.self))") }
+        return int
+    }
+}

@@ -1,0 +1,162 @@
+/// The part of `metav1.ObjectMeta` that messages name.
+public struct ObjectMeta: Sendable, Equatable {
+    public var name: String?
+    public var generateName: String?
+    public var namespace: String?
+    public var uid: String?
+
+    public init(name: String? = nil, generateName: String? = nil, namespace: String? = nil, uid: String? = nil) {
+        self.name = name
+        self.generateName = generateName
+        self.namespace = namespace
+        self.uid = uid
+    }
+
+    init(json: JSONValue?) throws(ModelDecodingError) {
+        guard let json else { return }
+        name = try json.string("name")
+        generateName = try json.string("generateName")
+        namespace = try json.string("namespace")
+        uid = try json.string("uid")
+    }
+}
+
+/// The part of `corev1.PodSpec` that the rules read.
+public struct PodSpec: Sendable, Equatable {
+    public var initContainers: [Container]
+    public var containers: [Container]
+    public var ephemeralContainers: [Container]
+    public var securityContext: PodSecurityContext?
+    public var os: PodOS?
+    public var hostUsers: Bool?
+
+    public init(
+        initContainers: [Container] = [], containers: [Container] = [], ephemeralContainers: [Container] = [],
+        securityContext: PodSecurityContext? = nil, os: PodOS? = nil, hostUsers: Bool? = nil
+    ) {
+        self.initContainers = initContainers
+        self.containers = containers
+        self.ephemeralContainers = ephemeralContainers
+        self.securityContext = securityContext
+        self.os = os
+        self.hostUsers = hostUsers
+    }
+
+    public init(json: JSONValue) throws(ModelDecodingError) {
+        guard json.isObject else { throw ModelDecodingError(at: json, "expected a pod spec object, found \(json.typeName)") }
+        initContainers = try Container.list(json.array("initContainers"))
+        containers = try Container.list(json.array("containers"))
+        ephemeralContainers = try Container.list(json.array("ephemeralContainers"))
+        securityContext = try json.object("securityContext").map { (v) throws(ModelDecodingError) in try PodSecurityContext(json: v) }
+        os = try json.object("os").map { (v) throws(ModelDecodingError) in try PodOS(json: v) }
+        hostUsers = try json.bool("hostUsers")
+    }
+
+    /// True when `spec.os.name` is `windows`: the kubelet then applies its Windows rules.
+    public var isWindows: Bool { os?.name == "windows" }
+}
+
+/// Which list of the pod spec a container belongs to.
+public enum ContainerKind: String, Sendable, Equatable, CaseIterable {
+    case initContainer = "initContainers"
+    case container = "containers"
+    case ephemeralContainer = "ephemeralContainers"
+}
+
+/// The part of `corev1.Container` (and `EphemeralContainerCommon`, which has the same fields) that the rules read.
+public struct Container: Sendable, Equatable {
+    public var name: String
+    public var image: String
+    public var securityContext: SecurityContext?
+
+    public init(name: String, image: String, securityContext: SecurityContext? = nil) {
+        self.name = name
+        self.image = image
+        self.securityContext = securityContext
+    }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        guard json.isObject else { throw ModelDecodingError(at: json, "expected a container object, found \(json.typeName)") }
+        name = try json.string("name") ?? ""
+        image = try json.string("image") ?? ""
+        securityContext = try json.object("securityContext").map { (v) throws(ModelDecodingError) in try SecurityContext(json: v) }
+    }
+
+    static func list(_ values: [JSONValue]) throws(ModelDecodingError) -> [Container] {
+        var result: [Container] = []
+        result.reserveCapacity(values.count)
+        for value in values { result.append(try Container(json: value)) }
+        return result
+    }
+}
+
+/// The part of `corev1.SecurityContext` that the rules read.
+public struct SecurityContext: Sendable, Equatable {
+    public var runAsUser: Int64?
+    public var runAsGroup: Int64?
+    public var runAsNonRoot: Bool?
+    public var windowsOptions: WindowsSecurityContextOptions?
+
+    public init(runAsUser: Int64? = nil, runAsGroup: Int64? = nil, runAsNonRoot: Bool? = nil, windowsOptions: WindowsSecurityContextOptions? = nil) {
+        self.runAsUser = runAsUser
+        self.runAsGroup = runAsGroup
+        self.runAsNonRoot = runAsNonRoot
+        self.windowsOptions = windowsOptions
+    }
+
+    public init(json: JSONValue) throws(ModelDecodingError) {
+        runAsUser = try json.int64("runAsUser")
+        runAsGroup = try json.int64("runAsGroup")
+        runAsNonRoot = try json.bool("runAsNonRoot")
+        windowsOptions = try json.object("windowsOptions").map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+    }
+}
+
+/// The part of `corev1.PodSecurityContext` that the rules read.
+public struct PodSecurityContext: Sendable, Equatable {
+    public var runAsUser: Int64?
+    public var runAsGroup: Int64?
+    public var runAsNonRoot: Bool?
+    public var windowsOptions: WindowsSecurityContextOptions?
+
+    public init(runAsUser: Int64? = nil, runAsGroup: Int64? = nil, runAsNonRoot: Bool? = nil, windowsOptions: WindowsSecurityContextOptions? = nil) {
+        self.runAsUser = runAsUser
+        self.runAsGroup = runAsGroup
+        self.runAsNonRoot = runAsNonRoot
+        self.windowsOptions = windowsOptions
+    }
+
+    public init(json: JSONValue) throws(ModelDecodingError) {
+        runAsUser = try json.int64("runAsUser")
+        runAsGroup = try json.int64("runAsGroup")
+        runAsNonRoot = try json.bool("runAsNonRoot")
+        windowsOptions = try json.object("windowsOptions").map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+    }
+}
+
+/// The part of `corev1.WindowsSecurityContextOptions` that the rules read.
+public struct WindowsSecurityContextOptions: Sendable, Equatable {
+    public var runAsUserName: String?
+    public var hostProcess: Bool?
+
+    public init(runAsUserName: String? = nil, hostProcess: Bool? = nil) {
+        self.runAsUserName = runAsUserName
+        self.hostProcess = hostProcess
+    }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        runAsUserName = try json.string("runAsUserName")
+        hostProcess = try json.bool("hostProcess")
+    }
+}
+
+/// `corev1.PodOS`.
+public struct PodOS: Sendable, Equatable {
+    public var name: String
+
+    public init(name: String) { self.name = name }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        name = try json.string("name") ?? ""
+    }
+}

@@ -1,0 +1,127 @@
+public import NonRootPolicy
+import Yams
+
+/// A file that maps image references to their config `User`, for offline and air-gapped use:
+///
+///     images:
+///       nginx:1.27: ""
+///       mcr.microsoft.com/dotnet/samples:aspnetapp: app
+///       ghcr.io/acme/api@sha256:<hex>: "64198"
+///
+/// Keys are normalised like pod images. A pod image pinned by digest also matches a key with the
+/// same repository and digest, and a tagged pod image matches a key with the same repository and
+/// tag, with or without a digest.
+public struct ImageCatalog: Sendable {
+    // Values are stored as finished lookups so that a hit allocates nothing.
+    private var byReference: [String: ImageUserLookup] = [:]
+    private var byDigest: [String: ImageUserLookup] = [:]
+    private var byTag: [String: ImageUserLookup] = [:]
+    /// Lookups by the exact text a pod uses skip parsing.
+    private var byText: [String: ImageUserLookup] = [:]
+
+    /// The number of entries.
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// A catalog of `(reference, config User)` pairs; later duplicates win.
+    public init(entries: [(reference: String, user: String)]) throws(ImageCatalogError) {
+        for (reference, user) in entries {
+            let parsed: ImageReference
+            do {
+                parsed = try ImageReference(parsing: reference)
+            } catch {
+                throw ImageCatalogError(source: nil, line: nil, reason: "key \(goQuote(reference)): \(error.reason)")
+            }
+            add(parsed, text: reference, user: ImageUser(configUser: user))
+        }
+    }
+
+    /// Adds or replaces the entry for `reference`.
+    public mutating func add(_ reference: ImageReference, text: String? = nil, user: ImageUser) {
+        let user = ImageUserLookup.found(user)
+        count += 1
+        byReference[reference.description] = user
+        if let digest = reference.digest { byDigest[reference.name + "@" + digest] = user }
+        if let tag = reference.tag { byTag[reference.name + ":" + tag] = user }
+        if let text { byText[text] = user }
+    }
+
+    /// What the catalog says about a pod's image.
+    public func lookup(_ image: String) -> ImageUserLookup {
+        if let found = byText[image] { return found }
+        let reference: ImageReference
+        do {
+            reference = try ImageReference(parsing: image)
+        } catch {
+            return .unresolved(reason: error.reason)
+        }
+        if let found = byReference[reference.description] { return found }
+        if let digest = reference.digest, let found = byDigest[reference.name + "@" + digest] { return found }
+        if reference.digest == nil, let tag = reference.tag, let found = byTag[reference.name + ":" + tag] { return found }
+        return .unresolved(reason: "not in the image catalog")
+    }
+
+    /// Parses catalog text, YAML or JSON. Values are read as written, never as YAML numbers, so
+    /// `1000:1000` stays a string (YAML 1.1 would read some `a:b` forms as base-60 integers).
+    public static func parse(_ text: String, source: String? = nil) throws(ImageCatalogError) -> ImageCatalog {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ImageCatalogError(source: source, line: nil, reason: "not valid YAML or JSON: \(error)")
+        } catch {
+            throw ImageCatalogError(source: source, line: nil, reason: "not valid YAML or JSON: \(error)")
+        }
+        guard let root, let mapping = root.mapping else {
+            throw ImageCatalogError(source: source, line: nil, reason: #"expected a mapping with an "images" key"#)
+        }
+        guard let images = mapping["images"] else {
+            throw ImageCatalogError(source: source, line: root.mark.map { $0.line }, reason: #"missing the "images" key"#)
+        }
+        if case .scalar(let scalar) = images, scalar.style == .plain, ["", "null", "~"].contains(scalar.string) {
+            return ImageCatalog()
+        }
+        guard let entries = images.mapping else {
+            throw ImageCatalogError(source: source, line: images.mark.map { $0.line }, reason: #""images" must map image references to USER strings"#)
+        }
+        var catalog = ImageCatalog()
+        for (key, value) in entries {
+            guard case .scalar(let keyScalar) = key else {
+                throw ImageCatalogError(source: source, line: key.mark.map { $0.line }, reason: "an image reference key must be a string")
+            }
+            guard case .scalar(let valueScalar) = value else {
+                throw ImageCatalogError(source: source, line: value.mark.map { $0.line }, reason: "the USER of \(goQuote(keyScalar.string)) must be a string")
+            }
+            // A plain `null` or `~` means no USER, as "" does.
+            let user = valueScalar.style == .plain && ["null", "~", "Null", "NULL"].contains(valueScalar.string) ? "" : valueScalar.string
+            let reference: ImageReference
+            do {
+                reference = try ImageReference(parsing: keyScalar.string)
+            } catch {
+                throw ImageCatalogError(source: source, line: key.mark.map { $0.line }, reason: "key \(goQuote(keyScalar.string)): \(error.reason)")
+            }
+            catalog.add(reference, text: keyScalar.string, user: ImageUser(configUser: user))
+        }
+        return catalog
+    }
+}
+
+/// A catalog file that cannot be used, and where.
+public struct ImageCatalogError: Error, Sendable, CustomStringConvertible {
+    public var source: String?
+    public var line: Int?
+    public var reason: String
+
+    public init(source: String?, line: Int?, reason: String) {
+        self.source = source
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String {
+        var location = source ?? "image catalog"
+        if let line { location += ":\(line)" }
+        return "\(location): \(reason)"
+    }
+}

@@ -1,0 +1,48 @@
+import AdmissionCore
+import ArgumentParser
+import FoundationEssentials
+import ImageResolution
+import NonRootPolicy
+
+extension PolicyName: ExpressibleByArgument {}
+extension EnforcementMode: ExpressibleByArgument {}
+extension UnresolvedAction: ExpressibleByArgument {}
+
+/// Output formats of `replay` and `check`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, junit
+}
+
+/// Options shared by every command that decides reviews.
+struct DecisionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Image catalog: YAML or JSON mapping image references to their config USER.", valueName: "file"))
+    var images: String?
+
+    @Option(name: .long, help: "Rule set: kubelet (what the kubelet will refuse) or restricted (plus Pod Security restricted's non-root checks).")
+    var policy: PolicyName = .kubelet
+
+    @Option(name: .long, help: "enforce denies; dry-run only warns and records would-deny.")
+    var mode: EnforcementMode = .enforce
+
+    @Option(name: .long, help: "When an image's USER cannot be determined: allow, warn (allow with a warning) or deny.")
+    var unresolved: UnresolvedAction = .warn
+
+    var configuration: DecisionConfiguration {
+        DecisionConfiguration(policy: policy, mode: mode, unresolved: unresolved)
+    }
+
+    /// The catalog named by `--images`; an unreadable one is reported and exits with status 2.
+    func loadCatalog() throws -> ImageCatalog {
+        guard let images else { return ImageCatalog() }
+        guard let data = FileManager.default.contents(atPath: images) else {
+            Console.error("error: \(images): cannot read the image catalog")
+            throw ExitCode(2)
+        }
+        do {
+            return try ImageCatalog.parse(String(decoding: data, as: UTF8.self), source: images)
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}

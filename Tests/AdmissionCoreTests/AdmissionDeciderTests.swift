@@ -1,0 +1,142 @@
+import AdmissionCore
+import AdmissionModel
+import ImageResolution
+import NonRootPolicy
+import Testing
+
+/// Reviews in, response bytes out: every field of the answer, byte for byte.
+struct AdmissionDeciderTests {
+    static let catalog = try! ImageCatalog(entries: [
+        ("nginx:1.27", ""),
+        ("ghcr.io/acme/api:2", "64198"),
+        ("mcr.microsoft.com/dotnet/samples:aspnetapp", "app"),
+    ])
+
+    static func review(
+        apiVersion: String = "admission.k8s.io/v1", operation: String = "CREATE", kind: String = #"{"group":"","version":"v1","kind":"Pod"}"#,
+        subResource: String? = nil, object: String, oldObject: String? = nil
+    ) -> [UInt8] {
+        var text = #"{"apiVersion":"\#(apiVersion)","kind":"AdmissionReview","request":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","kind":\#(kind),"namespace":"shop","operation":"\#(operation)","userInfo":{"username":"alice"},"object":\#(object)"#
+        if let oldObject { text += #","oldObject":\#(oldObject)"# }
+        if let subResource { text += #","subResource":"\#(subResource)""# }
+        return Array((text + "}}").utf8)
+    }
+
+    static func pod(image: String = "nginx:1.27", podSC: String = #"{"runAsNonRoot":true}"#, containerSC: String = "null", ephemeral: String = "[]") -> String {
+        #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop","uid":"9d1b8a7c-0000-4000-8000-000000000001"},"spec":{"securityContext":\#(podSC),"containers":[{"name":"app","image":"\#(image)","securityContext":\#(containerSC)}],"ephemeralContainers":\#(ephemeral)}}"#
+    }
+
+    func decide(_ bytes: [UInt8], _ configuration: DecisionConfiguration = .init(), mode: EnforcementMode? = nil) throws -> Decision {
+        let decider = AdmissionDecider(configuration: configuration)
+        let prepared = try decider.prepare(try AdmissionReviewRequest.decode(bytes))
+        return decider.decide(prepared, mode: mode) { Self.catalog.lookup($0) }
+    }
+
+    func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func denialIsA403WithTheKubeletSentence() throws {
+        let decision = try decide(Self.review(object: Self.pod()))
+        #expect(decision.outcome == .denied)
+        #expect(text(decision.reviewJSON) == #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":false,"status":{"status":"Failure","message":"container has runAsNonRoot and image will run as root (pod: \"web_shop(9d1b8a7c-0000-4000-8000-000000000001)\", container: app)","reason":"Forbidden","code":403},"warnings":["container \"app\": image nginx:1.27 has no USER, so it runs as root; set a numeric non-root USER (e.g. 65532) in its Dockerfile or set securityContext.runAsUser"]}}"#)
+    }
+
+    @Test func allowedIsMinimal() throws {
+        let decision = try decide(Self.review(object: Self.pod(image: "ghcr.io/acme/api:2")))
+        #expect(decision.outcome == .allowed)
+        #expect(text(decision.responseJSON) == #"{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":true}"#)
+    }
+
+    @Test func dryRunNeverDenies() throws {
+        let decision = try decide(Self.review(object: Self.pod(image: "mcr.microsoft.com/dotnet/samples:aspnetapp")), mode: .dryRun)
+        #expect(decision.outcome == .wouldDeny)
+        let sentence = #"container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root (pod: \"web_shop(9d1b8a7c-0000-4000-8000-000000000001)\", container: app)"#
+        #expect(text(decision.responseJSON) == #"{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":true,"auditAnnotations":{"would-deny":"\#(sentence)"},"warnings":["would deny (dry-run): \#(sentence)","container \"app\": image mcr.microsoft.com/dotnet/samples:aspnetapp has USER app, a name the kubelet cannot verify; set a numeric USER (e.g. 65532) or securityContext.runAsUser"]}"#)
+    }
+
+    @Test func v1beta1IsAnsweredInV1beta1() throws {
+        let decision = try decide(Self.review(apiVersion: "admission.k8s.io/v1beta1", object: Self.pod(image: "ghcr.io/acme/api:2")))
+        #expect(text(decision.reviewJSON) == #"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","response":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":true}}"#)
+    }
+
+    @Test func bareRequestIsAnsweredAsV1() throws {
+        let bare = #"{"uid":"u-1","kind":{"kind":"Pod","version":"v1"},"operation":"CREATE","object":\#(Self.pod())}"#
+        let decision = try decide(Array(bare.utf8))
+        #expect(decision.apiVersion == .v1)
+        #expect(decision.outcome == .denied)
+        #expect(decision.response.uid == "u-1")
+    }
+
+    @Test func namespaceComesFromTheRequestWhenTheObjectLacksIt() throws {
+        let object = #"{"metadata":{"name":"web","uid":"u"},"spec":{"securityContext":{"runAsNonRoot":true},"containers":[{"name":"app","image":"nginx:1.27"}]}}"#
+        let decision = try decide(Self.review(object: object))
+        #expect(decision.sentences == [#"container has runAsNonRoot and image will run as root (pod: "web_shop(u)", container: app)"#])
+    }
+
+    @Test func unresolvedImagesFollowTheUnresolvedSetting() throws {
+        let review = Self.review(object: Self.pod(image: "quay.io/unknown/app:1"))
+        let warned = try decide(review)
+        #expect(warned.outcome == .allowed)
+        #expect(warned.response.warnings == [#"container "app": cannot verify the USER of image quay.io/unknown/app:1: not in the image catalog; allowed by --unresolved=warn"#])
+        let allowed = try decide(review, DecisionConfiguration(unresolved: .allow))
+        #expect(text(allowed.responseJSON) == #"{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":true}"#)
+        let denied = try decide(review, DecisionConfiguration(unresolved: .deny))
+        #expect(denied.outcome == .denied)
+        #expect(denied.response.status?.message == #"container has runAsNonRoot and the USER of image "quay.io/unknown/app:1" cannot be determined (not in the image catalog) (pod: "web_shop(9d1b8a7c-0000-4000-8000-000000000001)", container: app)"#)
+    }
+
+    @Test func updateEvaluatesOnlyChangedContainers() throws {
+        // Same image as before: allowed even though it would be denied on CREATE.
+        let unchanged = try decide(Self.review(operation: "UPDATE", object: Self.pod(), oldObject: Self.pod()))
+        #expect(unchanged.outcome == .allowed)
+        #expect(unchanged.skipReason == "UPDATE changes no container image or security context")
+        let changed = try decide(Self.review(operation: "UPDATE", object: Self.pod(), oldObject: Self.pod(image: "ghcr.io/acme/api:2")))
+        #expect(changed.outcome == .denied)
+    }
+
+    @Test func ephemeralContainersArriveAsASubresourceUpdate() throws {
+        let debug = #"[{"name":"debugger","image":"nginx:1.27"}]"#
+        let decision = try decide(Self.review(operation: "UPDATE", subResource: "ephemeralcontainers", object: Self.pod(image: "ghcr.io/acme/api:2", ephemeral: debug), oldObject: Self.pod(image: "ghcr.io/acme/api:2")))
+        #expect(decision.sentences == [#"container has runAsNonRoot and image will run as root (pod: "web_shop(9d1b8a7c-0000-4000-8000-000000000001)", container: debugger)"#])
+    }
+
+    @Test func skippedRequestsAreAllowed() throws {
+        #expect(try decide(Self.review(operation: "DELETE", object: Self.pod())).skipReason == "operation DELETE is not checked")
+        #expect(try decide(Self.review(subResource: "status", object: Self.pod())).skipReason == "subresource status is not checked")
+        let configMap = try decide(Self.review(kind: #"{"group":"","version":"v1","kind":"ConfigMap"}"#, object: #"{"data":{}}"#))
+        #expect(configMap.skipReason == "kind ConfigMap carries no pod spec")
+        #expect(configMap.outcome == .allowed)
+    }
+
+    @Test func workloadTemplatesAreEvaluated() throws {
+        let deployment = #"{"metadata":{"name":"web","namespace":"shop"},"spec":{"template":{"spec":{"securityContext":{"runAsNonRoot":true},"containers":[{"name":"app","image":"nginx:1.27"}]}}}}"#
+        let decision = try decide(Self.review(kind: #"{"group":"apps","version":"v1","kind":"Deployment"}"#, object: deployment))
+        #expect(decision.sentences == [#"container has runAsNonRoot and image will run as root (deployment: "shop/web", container: app)"#])
+        let cronJob = #"{"metadata":{"name":"nightly"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"job","image":"nginx:1.27","securityContext":{"runAsNonRoot":true}}]}}}}}}"#
+        let cron = try decide(Self.review(kind: #"{"group":"batch","version":"v1","kind":"CronJob"}"#, object: cronJob))
+        #expect(cron.sentences == [#"container has runAsNonRoot and image will run as root (cronjob: "shop/nightly", container: job)"#])
+    }
+
+    @Test func severalContainersJoinWithSemicolons() throws {
+        let object = #"{"metadata":{"name":"web","uid":"u"},"spec":{"securityContext":{"runAsNonRoot":true},"initContainers":[{"name":"init","image":"nginx:1.27"}],"containers":[{"name":"ok","image":"ghcr.io/acme/api:2"},{"name":"zero","image":"ghcr.io/acme/api:2","securityContext":{"runAsUser":0}}]}}"#
+        let decision = try decide(Self.review(object: object))
+        #expect(decision.response.status?.message == #"container has runAsNonRoot and image will run as root (pod: "web_shop(u)", container: init); container's runAsUser breaks non-root policy (pod: "web_shop(u)", container: zero)"#)
+        #expect(decision.response.warnings.count == 2)
+    }
+
+    @Test func badReviewsAreClearErrors() throws {
+        #expect(throws: AdmissionDecodingError.self) { try AdmissionReviewRequest.decode(Array("{".utf8)) }
+        do {
+            _ = try AdmissionReviewRequest.decode(Array(#"{"apiVersion":"v1","kind":"Pod"}"#.utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == #"invalid AdmissionReview: not an AdmissionReview or AdmissionRequest (kind "Pod")"#)
+        }
+        let badType = Self.review(object: Self.pod(containerSC: #"{"runAsUser":"0"}"#))
+        do {
+            _ = try decide(badType)
+            Issue.record("expected an error")
+        } catch let error as ModelDecodingError {
+            #expect(error.description == "request.object.spec.containers[0].securityContext.runAsUser: expected an integer, found a string")
+        }
+    }
+}

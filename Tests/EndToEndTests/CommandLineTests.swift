@@ -1,0 +1,159 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import TestSupport
+
+/// The real `nonroot-admission` executable on real files: outputs, exit codes, bad input.
+@Suite(.serialized)
+struct CommandLineTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static let executable = TestPaths.packageRoot.appendingPathComponent(".build/debug/nonroot-admission")
+
+    func run(_ arguments: [String]) throws -> Run {
+        guard FileManager.default.isExecutableFile(atPath: Self.executable.path) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "build the executable first: swift build --product nonroot-admission"])
+        }
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = TestPaths.packageRoot
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryFile(_ name: String, _ contents: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nonroot-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent(name)
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func replayExamplesAsJSON() throws {
+        let result = try run(["replay", "Examples/reviews", "--images", "Examples/images.yaml", "--format", "json"])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 6)
+        #expect(lines[0] == #"{"source":"Examples/reviews/01-allowed-numeric-user.json","response":{"uid":"0f6e3c6a-1b52-4f8e-9d0a-6a1f3e9b2c01","allowed":true}}"#)
+        #expect(lines[1] == #"{"source":"Examples/reviews/02-denied-image-runs-as-root.json","response":{"uid":"0f6e3c6a-1b52-4f8e-9d0a-6a1f3e9b2c02","allowed":false,"status":{"status":"Failure","message":"container has runAsNonRoot and image will run as root (pod: \"web-5d8f7c9b4-7hm2p_shop(3c1f2a44-8b0e-4c5d-9e6f-0a1b2c3d4e02)\", container: nginx)","reason":"Forbidden","code":403},"warnings":["container \"nginx\": image nginx:1.27 has no USER, so it runs as root; set a numeric non-root USER (e.g. 65532) in its Dockerfile or set securityContext.runAsUser"]}}"#)
+        #expect(lines[2].contains(#""message":"container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root (pod: \"shop-frontend-0_shop(3c1f2a44-8b0e-4c5d-9e6f-0a1b2c3d4e03)\", container: app)""#))
+        #expect(lines[3] == #"{"source":"Examples/reviews/04-allowed-runasuser-overrides-image.json","response":{"uid":"0f6e3c6a-1b52-4f8e-9d0a-6a1f3e9b2c04","allowed":true}}"#)
+        #expect(lines[4].contains(#""message":"container has runAsNonRoot and image will run as root (deployment: \"shop/worker\", container: migrate); container's runAsUser breaks non-root policy (deployment: \"shop/worker\", container: worker)""#))
+        #expect(lines[5] == #"{"source":"Examples/reviews/06-allowed-update-without-image-change.json","response":{"uid":"0f6e3c6a-1b52-4f8e-9d0a-6a1f3e9b2c06","allowed":true}}"#)
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func replayExamplesAsText() throws {
+        let result = try run(["replay", "Examples/reviews", "--images", "Examples/images.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stdout.hasPrefix("DECISION    KIND                  OPERATION  NAMESPACE/NAME                          SOURCE\n"))
+        #expect(result.stdout.contains("denied      Pod                   CREATE     shop/web-5d8f7c9b4-7hm2p                Examples/reviews/02-denied-image-runs-as-root.json\n"))
+        #expect(result.stdout.hasSuffix("6 reviews: 3 allowed, 3 denied, 0 would deny (dry-run), 0 unreadable\n"))
+    }
+
+    @Test func dryRunExitsZeroAndRecordsWouldDeny() throws {
+        let result = try run(["replay", "Examples/reviews", "--images", "Examples/images.yaml", "--mode", "dry-run"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasSuffix("6 reviews: 3 allowed, 0 denied, 3 would deny (dry-run), 0 unreadable\n"))
+    }
+
+    @Test func junitReport() throws {
+        let result = try run(["replay", "Examples/reviews", "--images", "Examples/images.yaml", "--format", "junit"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains(#"<testsuites name="nonroot-admission replay" tests="6" failures="3" errors="0">"#))
+        let document = try XMLDocument(data: Data(result.stdout.utf8))
+        #expect(try document.nodes(forXPath: "//testcase").count == 6)
+        #expect(try document.nodes(forXPath: "//failure").count == 3)
+    }
+
+    @Test func unknownImagesWarnByDefaultAndDenyOnRequest() throws {
+        let warned = try run(["replay", "Examples/reviews/02-denied-image-runs-as-root.json", "--format", "json"])
+        #expect(warned.status == 0)
+        #expect(warned.stdout.contains(#"cannot verify the USER of image nginx:1.27: not in the image catalog; allowed by --unresolved=warn"#))
+        let denied = try run(["replay", "Examples/reviews/02-denied-image-runs-as-root.json", "--unresolved", "deny", "--format", "json"])
+        #expect(denied.status == 1)
+    }
+
+    @Test func malformedJSONNamesFileAndPosition() throws {
+        let path = try temporaryFile("broken.json", "{\n  \"apiVersion\": \"admission.k8s.io/v1\",\n  \"kind\": \n}\n")
+        let result = try run(["replay", path, "--format", "json"])
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains(path))
+        #expect(result.stderr.contains("4:1"))
+    }
+
+    @Test func badLineInJSONLinesDoesNotHideTheOthers() throws {
+        let good = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("Examples/reviews/02-denied-image-runs-as-root.json"), encoding: .utf8)
+        let compact = String(decoding: try JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: Data(good.utf8))), as: UTF8.self)
+        let path = try temporaryFile("reviews.jsonl", compact + "\n{not json}\n" + compact + "\n")
+        let result = try run(["replay", path, "--images", "Examples/images.yaml", "--format", "json"])
+        #expect(result.status == 2)
+        #expect(result.stdout.split(separator: "\n").count == 2)
+        #expect(result.stderr.contains("\(path):2:"))
+    }
+
+    @Test func notAReview() throws {
+        let path = try temporaryFile("pod.json", #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}"#)
+        let result = try run(["replay", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("not an AdmissionReview, AdmissionRequest or audit Event"))
+    }
+
+    @Test func unreadableCatalog() throws {
+        let path = try temporaryFile("images.yaml", "images: [nginx]\n")
+        let result = try run(["replay", "Examples/reviews", "--images", path])
+        #expect(result.status == 2)
+        #expect(result.stderr == "error: \(path):1: \"images\" must map image references to USER strings\n")
+        let missing = try run(["replay", "Examples/reviews", "--images", "/nonexistent/images.yaml"])
+        #expect(missing.status == 2)
+    }
+
+    @Test func checkManifests() throws {
+        let result = try run(["check", "Examples/manifests/shop.yaml", "--images", "Examples/images.yaml", "--format", "json"])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0].contains(#""message":"container has runAsNonRoot and image will run as root (deployment: \"shop/web\", container: nginx)""#))
+        #expect(lines[1] == #"{"source":"Examples/manifests/shop.yaml#2","response":{"uid":"","allowed":true}}"#)
+        #expect(lines[2] == #"{"source":"Examples/manifests/shop.yaml#3","response":{"uid":"","allowed":true}}"#)
+    }
+
+    @Test func recordedReviewsReplayClean() throws {
+        guard let conformance = TestPaths.conformance else { return }
+        let result = try run(["replay", conformance.appendingPathComponent("recorded-reviews").path, "--format", "json"])
+        #expect(result.status == 0)
+        #expect(result.stdout.split(separator: "\n").count == 26)
+    }
+
+    /// PSA's runAsNonRoot* and runAsUser* fixtures under restricted, with a numeric USER for their image.
+    @Test func podSecurityFixturesUnderRestricted() throws {
+        guard let conformance = TestPaths.conformance else { return }
+        let catalog = try temporaryFile("images.yaml", "images:\n  registry.k8s.io/pause: \"65535:65535\"\n")
+        for outcome in ["pass", "fail"] {
+            let directory = conformance.appendingPathComponent("psa-fixtures/restricted/v1.37/\(outcome)")
+            let fixtures = TestPaths.files(in: directory, withExtension: "yaml").filter {
+                $0.lastPathComponent.hasPrefix("runasnonroot") || $0.lastPathComponent.hasPrefix("runasuser")
+            }
+            #expect(fixtures.count == (outcome == "pass" ? 3 : 7))
+            for fixture in fixtures {
+                let result = try run(["check", fixture.path, "--policy", "restricted", "--images", catalog, "--format", "json"])
+                #expect(result.status == (outcome == "pass" ? 0 : 1), "\(fixture.lastPathComponent): \(result.stdout)\(result.stderr)")
+            }
+        }
+    }
+}
