@@ -12,6 +12,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The wire model: JSON reader and writer, AdmissionReview, the Pod and workload subset. No I/O.
@@ -30,8 +38,24 @@ let package = Package(
             "AdmissionModel",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
+        .target(name: "WebhookServer", dependencies: [
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore", "ReviewInput",
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore", "ReviewInput", "WebhookServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -41,5 +65,7 @@ let package = Package(
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
+        .testTarget(name: "WebhookServerTests", dependencies: ["WebhookServer", "AdmissionModel", "TestSupport"]),
+        .testTarget(name: "ServerIntegrationTests", dependencies: ["AdmissionModel", "TestSupport"]),
     ]
 )

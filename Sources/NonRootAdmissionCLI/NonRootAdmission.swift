@@ -1,7 +1,10 @@
 import ArgumentParser
+import FoundationEssentials
 
 @main
 struct NonRootAdmission: AsyncParsableCommand {
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "nonroot-admission",
         abstract: "Predict the kubelet's runAsNonRoot failures at admission time.",
@@ -10,6 +13,40 @@ struct NonRootAdmission: AsyncParsableCommand {
             is admitted and then stuck in CreateContainerConfigError. nonroot-admission applies the \
             kubelet's rules to the image's USER before the pod is created.
             """,
-        subcommands: [Replay.self, Check.self]
+        version: version,
+        subcommands: [Replay.self, Check.self, Serve.self]
     )
+
+    static func main() async {
+        let arguments = EnvironmentOptions.apply(to: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+        await main(arguments)
+    }
+}
+
+/// `serve` options from `NONROOT_ADMISSION_*` environment variables, for Kubernetes manifests.
+enum EnvironmentOptions {
+    static let prefix = "NONROOT_ADMISSION_"
+
+    /// The options of `serve` that take a value.
+    static let serveOptions = [
+        "tls-cert-file", "tls-key-file", "client-ca-file", "listen", "metrics-listen", "images", "policy", "mode",
+        "unresolved", "record-dir", "record-max-files", "record-max-bytes", "max-body-bytes", "max-connections",
+        "idle-timeout", "request-timeout", "cert-refresh-interval", "shutdown-delay", "shutdown-grace-period",
+        "threads", "log-level",
+    ]
+
+    /// Appends `--option value` for each variable whose option is not on the command line.
+    static func apply(to arguments: [String], environment: [String: String]) -> [String] {
+        guard arguments.first == "serve" else { return arguments }
+        var result = arguments
+        for option in serveOptions {
+            let flag = "--" + option
+            let present = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
+            let variable = prefix + String(option.uppercased().map { $0 == "-" ? "_" : $0 })
+            if !present, let value = environment[variable], !value.isEmpty {
+                result += [flag, value]
+            }
+        }
+        return result
+    }
 }

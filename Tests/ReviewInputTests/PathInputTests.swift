@@ -94,6 +94,29 @@ struct PathInputTests {
         }
     }
 
+    @Test("deeply nested input is an error, never a crash")
+    func deepNesting() throws {
+        try withTemporaryDirectory { directory in
+            let json = try directory.write("deep.json", String(repeating: "[", count: 100_000))
+            let jsonItems = InputReader.read(paths: [json], as: .reviews)
+            #expect(jsonItems.count == 1)
+            #expect(jsonItems.first?.error?.reason == "invalid JSON: nesting is deeper than 512 levels")
+
+            // Deeper than libyaml allows.
+            let tooDeep = try directory.write("too-deep.yaml", String(repeating: "[", count: 5_000))
+            let tooDeepItems = InputReader.read(paths: [tooDeep], as: .manifests)
+            #expect(tooDeepItems.count == 1)
+            #expect(tooDeepItems.first?.error?.line == 1)
+
+            // Fine for YAML, too deep for the JSON the webhook reads.
+            let deep = try directory.write("deep.yaml", "kind: Pod\napiVersion: v1\nx: " + String(repeating: "[", count: 900) + String(repeating: "]", count: 900) + "\n")
+            let deepItems = InputReader.read(paths: [deep], as: .manifests)
+            #expect(deepItems == [
+                .error(InputError(file: deep, line: 1, column: 1, reason: "cannot use this YAML document: nesting is deeper than 512 levels")),
+            ])
+        }
+    }
+
     @Test("InputError descriptions")
     func errorDescriptions() {
         #expect(InputError(file: "a.yaml", line: 3, column: 7, reason: "bad").description == "a.yaml:3:7: bad")

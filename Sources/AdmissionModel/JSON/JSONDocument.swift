@@ -25,7 +25,9 @@ public struct JSONDocument: Sendable {
 
 /// Bounds applied while parsing, so hostile input costs bounded time and memory.
 public struct JSONLimits: Sendable {
-    /// Deepest nesting of arrays and objects. Foundation's parser uses the same 512.
+    /// Deepest nesting of arrays and objects. Foundation's parser uses the same 512. The parser
+    /// keeps open containers in a heap array, not on the call stack, so even a raised limit
+    /// cannot overflow the stack.
     public var maximumDepth: Int
     /// Largest accepted text, in bytes.
     public var maximumBytes: Int

@@ -221,6 +221,15 @@ private struct Scanner {
         var i = position + 1
         var escaped = false
         while i < count {
+            // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII.
+            if let base = p.baseAddress {
+                while i + 8 <= count {
+                    let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                    if Scanner.needsAttention(word) { break }
+                    i += 8
+                }
+            }
+            guard i < count else { break }
             let byte = p[i]
             if byte == UInt8(ascii: "\"") {
                 return (i + 1, escaped)
@@ -240,6 +249,20 @@ private struct Scanner {
             i = try scanUTF8(at: i)
         }
         throw Failure(offset: position, reason: "unterminated string")
+    }
+
+    /// True when any byte of `word` is `"`, `\`, below 0x20 or above 0x7F (bit tricks from
+    /// "Bit Twiddling Hacks": a byte is zero where `(x - 0x01…) & ~x & 0x80…` has its high bit).
+    @inline(__always)
+    static func needsAttention(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote & highs
+        let hasBackslash = (backslash &- ones) & ~backslash & highs
+        let hasControl = (word &- ones &* 0x20) & ~word & highs
+        return (hasQuote | hasBackslash | hasControl | (word & highs)) != 0
     }
 
     /// Validates one escape sequence at a backslash; returns the offset past it.

@@ -42,7 +42,10 @@ public struct JSONValue: Sendable {
     /// Names match byte for byte after unescaping (RFC 8259 §8.3), as in Go and the apiserver:
     /// no Unicode normalization, so `"\u212Aind"` (KELVIN SIGN) is not `"Kind"` and `"e\u0301"` is not `"é"`.
     public subscript(key: StaticString) -> JSONValue? {
-        key.withUTF8Buffer { lastMember(named: $0) }
+        if key.hasPointerRepresentation {
+            return lastMember(named: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        }
+        return key.withUTF8Buffer { lastMember(named: $0) }
     }
 
     /// The member named by a run-time `key`; the last duplicate wins. Names match byte for byte,
@@ -53,6 +56,7 @@ public struct JSONValue: Sendable {
     }
 
     /// The value of the last member whose unescaped name is exactly `key` (UTF-8).
+    @inline(__always)
     private func lastMember(named key: UnsafeBufferPointer<UInt8>) -> JSONValue? {
         let n = node
         guard n.kind == .object else { return nil }
@@ -72,6 +76,7 @@ public struct JSONValue: Sendable {
     }
 
     /// Whether the string node `k` unescapes to exactly the bytes `key`.
+    @inline(__always)
     static func keyEquals(_ bytes: UnsafeBufferPointer<UInt8>, _ k: JSONNode, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = Int(k.start)
         let length = Int(k.end) - start

@@ -1,0 +1,130 @@
+import AdmissionCore
+import ArgumentParser
+import Logging
+import NonRootPolicy
+import WebhookServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the validating admission webhook over TLS (HTTP/1.1 and HTTP/2).",
+        discussion: """
+            POST /validate answers in --mode; /validate/enforce and /validate/dry-run force a mode. \
+            Metrics, /healthz and /readyz are served over plain HTTP on --metrics-listen. \
+            Every option can also be set with an environment variable: NONROOT_ADMISSION_ and the option \
+            name in upper case with underscores, e.g. NONROOT_ADMISSION_TLS_CERT_FILE. A command-line flag wins.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Serving certificate chain (PEM). Reloaded when the file changes.", valueName: "file"))
+    var tlsCertFile: String
+
+    @Option(name: .long, help: ArgumentHelp("Private key of the serving certificate (PEM).", valueName: "file"))
+    var tlsKeyFile: String
+
+    @Option(name: .long, help: ArgumentHelp("Require client certificates signed by this CA (PEM). Reloaded when the file changes.", valueName: "file"))
+    var clientCaFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("TLS listen address.", valueName: "host:port"))
+    var listen: String = "0.0.0.0:8443"
+
+    @Option(name: .long, help: ArgumentHelp("Plain-HTTP address for /metrics, /healthz and /readyz.", valueName: "host:port"))
+    var metricsListen: String = "0.0.0.0:8080"
+
+    @OptionGroup var decision: DecisionOptions
+
+    @Option(name: .long, help: ArgumentHelp("Record each review with its response here, as JSON files replay reads.", valueName: "dir"))
+    var recordDir: String?
+
+    @Option(name: .long, help: "Most record files kept; the oldest go first.")
+    var recordMaxFiles: Int = 1000
+
+    @Option(name: .long, help: "Most bytes of record files kept; the oldest go first.")
+    var recordMaxBytes: Int = 256 << 20
+
+    @Option(name: .long, help: "Largest request body in bytes; larger ones get 413.")
+    var maxBodyBytes: Int = 8 << 20
+
+    @Option(name: .long, help: "Most open connections; more are closed at once.")
+    var maxConnections: Int = 1024
+
+    @Option(name: .long, help: ArgumentHelp("Close connections idle this long (e.g. 120s).", valueName: "duration"))
+    var idleTimeout: DurationArgument = .init(.seconds(120))
+
+    @Option(name: .long, help: ArgumentHelp("Most time to receive one request; slower clients get 408 and are closed.", valueName: "duration"))
+    var requestTimeout: DurationArgument = .init(.seconds(10))
+
+    @Option(name: .long, help: ArgumentHelp("How often the certificate, key and client CA files are checked.", valueName: "duration"))
+    var certRefreshInterval: DurationArgument = .init(.seconds(10))
+
+    @Option(name: .long, help: ArgumentHelp("After SIGTERM, keep serving this long while not ready.", valueName: "duration"))
+    var shutdownDelay: DurationArgument = .init(.seconds(5))
+
+    @Option(name: .long, help: ArgumentHelp("After SIGTERM, exit by this time even if requests are still open.", valueName: "duration"))
+    var shutdownGracePeriod: DurationArgument = .init(.seconds(25))
+
+    @Option(name: .long, help: "Event loop threads; 0 means one per core.")
+    var threads: Int = 0
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be HOST:PORT, got \(listen)") }
+        guard ListenAddress(parsing: metricsListen) != nil else { throw ValidationError("--metrics-listen must be HOST:PORT, got \(metricsListen)") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard maxBodyBytes > 0, maxConnections > 0, recordMaxFiles > 0, recordMaxBytes > 0 else {
+            throw ValidationError("limits must be positive")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let logger = Logger(label: "nonroot-admission")
+        let catalog = try decision.loadCatalog()
+        guard let listenAddress = ListenAddress(parsing: listen), let metricsAddress = ListenAddress(parsing: metricsListen) else {
+            throw ValidationError("invalid listen address")
+        }
+        let configuration = ServerConfiguration(
+            listen: listenAddress,
+            metricsListen: metricsAddress,
+            tls: TLSFiles(certificate: tlsCertFile, privateKey: tlsKeyFile, clientCA: clientCaFile),
+            certificateRefreshInterval: certRefreshInterval.duration,
+            decision: decision.configuration,
+            catalog: catalog,
+            limits: ServerLimits(
+                maximumBodyBytes: maxBodyBytes, maximumConnections: maxConnections,
+                idleTimeout: idleTimeout.duration, requestTimeout: requestTimeout.duration),
+            recordDirectory: recordDir,
+            recordMaximumFiles: recordMaxFiles,
+            recordMaximumBytes: recordMaxBytes,
+            shutdownDelay: shutdownDelay.duration,
+            shutdownGracePeriod: shutdownGracePeriod.duration,
+            threads: threads)
+        do {
+            try await WebhookServer.run(configuration, version: NonRootAdmission.version, logger: logger)
+        } catch let error as TLSSetupError {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// A duration flag: `500ms`, `5s`, `1m30s`, or a plain number of seconds.
+struct DurationArgument: ExpressibleByArgument, Sendable {
+    var duration: Duration
+
+    init(_ duration: Duration) { self.duration = duration }
+
+    init?(argument: String) {
+        if let seconds = Double(argument), seconds >= 0 {
+            duration = .nanoseconds(Int64(seconds * 1e9))
+        } else if let parsed = GoDuration.parse(argument) {
+            duration = parsed
+        } else {
+            return nil
+        }
+    }
+
+    var defaultValueDescription: String { "\(duration)" }
+}

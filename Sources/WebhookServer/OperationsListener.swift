@@ -1,0 +1,84 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Plain HTTP on the metrics port: `GET /metrics`, `/healthz` and `/readyz`.
+struct OperationsListener {
+    let group: any EventLoopGroup
+    let address: ListenAddress
+    let metrics: ServerMetrics?
+    let readiness: Readiness
+
+    func bind() async throws -> any Channel {
+        let metrics = metrics
+        let readiness = readiness
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(30)))
+                    try channel.pipeline.syncOperations.addHandler(IdleCloseHandler())
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(OperationsHandler(metrics: metrics, readiness: readiness))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}
+
+final class OperationsHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let metrics: ServerMetrics?
+    private let readiness: Readiness
+    private var head: HTTPRequestHead?
+
+    init(metrics: ServerMetrics?, readiness: Readiness) {
+        self.metrics = metrics
+        self.readiness = readiness
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            let (status, contentType, body): (HTTPResponseStatus, String, [UInt8])
+            switch (head.method, path) {
+            case (.GET, "/metrics"), (.HEAD, "/metrics"):
+                (status, contentType, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", metrics?.exposition() ?? [])
+            case (.GET, "/healthz"), (.HEAD, "/healthz"):
+                (status, contentType, body) = (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8))
+            case (.GET, "/readyz"), (.HEAD, "/readyz"):
+                (status, contentType, body) = readiness.isReady
+                    ? (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8))
+                    : (.serviceUnavailable, "text/plain; charset=utf-8", Array("not ready\n".utf8))
+            case (_, "/metrics"), (_, "/healthz"), (_, "/readyz"):
+                (status, contentType, body) = (.methodNotAllowed, "text/plain; charset=utf-8", Array("use GET\n".utf8))
+            default:
+                (status, contentType, body) = (.notFound, "text/plain; charset=utf-8", Array("not found\n".utf8))
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: contentType)
+            headers.add(name: "content-length", value: String(body.count))
+            if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            if head.method != .HEAD {
+                var buffer = context.channel.allocator.buffer(capacity: body.count)
+                buffer.writeBytes(body)
+                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            }
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !head.isKeepAlive {
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+public import AdmissionCore
+public import ImageResolution
+
+/// A `HOST:PORT` to listen on.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, `:PORT` (all interfaces) or `[IPv6]:PORT`.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Files that hold the serving certificate, its key and, for mTLS, the client CA. All PEM.
+public struct TLSFiles: Sendable, Equatable {
+    public var certificate: String
+    public var privateKey: String
+    public var clientCA: String?
+
+    public init(certificate: String, privateKey: String, clientCA: String? = nil) {
+        self.certificate = certificate
+        self.privateKey = privateKey
+        self.clientCA = clientCA
+    }
+}
+
+/// Bounds on what one client can make the server hold or wait for.
+public struct ServerLimits: Sendable {
+    /// Largest request body; larger ones get 413 without being read whole.
+    public var maximumBodyBytes: Int
+    /// Open connections beyond this are closed at once.
+    public var maximumConnections: Int
+    /// A connection with no traffic for this long is closed (the apiserver reconnects as needed).
+    public var idleTimeout: Duration
+    /// From the first byte of a request (or its headers, on HTTP/2) to its last; slower clients get 408 and are closed.
+    public var requestTimeout: Duration
+    /// Time allowed for the TLS handshake.
+    public var handshakeTimeout: Duration
+
+    public init(
+        maximumBodyBytes: Int = 8 << 20, maximumConnections: Int = 1024, idleTimeout: Duration = .seconds(120),
+        requestTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10)
+    ) {
+        self.maximumBodyBytes = maximumBodyBytes
+        self.maximumConnections = maximumConnections
+        self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
+        self.handshakeTimeout = handshakeTimeout
+    }
+}
+
+/// Everything `serve` needs.
+public struct ServerConfiguration: Sendable {
+    public var listen: ListenAddress
+    public var metricsListen: ListenAddress
+    public var tls: TLSFiles
+    /// How often the certificate, key and client CA files are checked for changes.
+    public var certificateRefreshInterval: Duration
+    public var decision: DecisionConfiguration
+    public var catalog: ImageCatalog
+    public var limits: ServerLimits
+    /// Where to record reviews and responses, or nil.
+    public var recordDirectory: String?
+    public var recordMaximumFiles: Int
+    public var recordMaximumBytes: Int
+    /// After SIGTERM: how long to stay up, not ready, so endpoints drop the pod before it stops accepting.
+    public var shutdownDelay: Duration
+    /// After SIGTERM: the most time allowed for the delay plus in-flight requests before exiting anyway.
+    public var shutdownGracePeriod: Duration
+    /// Event loop threads; 0 means one per core.
+    public var threads: Int
+
+    public init(
+        listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8443),
+        metricsListen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8080),
+        tls: TLSFiles,
+        certificateRefreshInterval: Duration = .seconds(10),
+        decision: DecisionConfiguration = .init(),
+        catalog: ImageCatalog = .init(),
+        limits: ServerLimits = .init(),
+        recordDirectory: String? = nil,
+        recordMaximumFiles: Int = 1000,
+        recordMaximumBytes: Int = 256 << 20,
+        shutdownDelay: Duration = .seconds(5),
+        shutdownGracePeriod: Duration = .seconds(25),
+        threads: Int = 0
+    ) {
+        self.listen = listen
+        self.metricsListen = metricsListen
+        self.tls = tls
+        self.certificateRefreshInterval = certificateRefreshInterval
+        self.decision = decision
+        self.catalog = catalog
+        self.limits = limits
+        self.recordDirectory = recordDirectory
+        self.recordMaximumFiles = recordMaximumFiles
+        self.recordMaximumBytes = recordMaximumBytes
+        self.shutdownDelay = shutdownDelay
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.threads = threads
+    }
+}

@@ -1,0 +1,84 @@
+import Metrics
+public import Prometheus
+import Synchronization
+
+/// The server's metrics, through swift-metrics with the Prometheus backend, named in the Prometheus convention.
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let counters = Mutex<[String: Metrics.Counter]>([:])
+    private let openConnections: Metrics.Gauge
+
+    static let requestDurationName = "nonroot_admission_request_duration_seconds"
+
+    /// Latency buckets fine enough for sub-millisecond answers.
+    static let durationBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    /// Bootstraps swift-metrics with a Prometheus factory. Call once per process.
+    public static func bootstrap(version: String) -> ServerMetrics {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[requestDurationName] = durationBuckets
+        MetricsSystem.bootstrap(factory)
+        return ServerMetrics(registry: registry, version: version)
+    }
+
+    private init(registry: PrometheusCollectorRegistry, version: String) {
+        self.registry = registry
+        self.openConnections = Metrics.Gauge(label: "nonroot_admission_open_connections")
+        Metrics.Gauge(label: "nonroot_admission_build_info", dimensions: [("version", version)]).record(1)
+        // Create the counters users alert on, so they read 0 rather than missing.
+        for result in ["success", "failure"] {
+            for source in ["certificate", "client_ca"] {
+                _ = counter("nonroot_admission_tls_reloads_total", [("source", source), ("result", result)])
+            }
+        }
+        _ = counter("nonroot_admission_connections_rejected_total", [])
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return counters.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = Metrics.Counter(label: label, dimensions: dimensions)
+            cache[key] = counter
+            return counter
+        }
+    }
+
+    /// One answered AdmissionReview.
+    func recordReview(decision: String, mode: String, kind: String, operation: String, duration: Duration) {
+        counter("nonroot_admission_requests_total", [("decision", decision), ("mode", mode), ("kind", kind.isEmpty ? "unknown" : kind), ("operation", operation)]).increment()
+        Metrics.Timer(label: Self.requestDurationName).recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// One request refused before a decision: 400, 404, 405, 408, 413, 415.
+    func recordRejection(code: Int) {
+        counter("nonroot_admission_http_rejections_total", [("code", String(code))]).increment()
+    }
+
+    func recordTLSReload(source: String, success: Bool) {
+        counter("nonroot_admission_tls_reloads_total", [("source", source), ("result", success ? "success" : "failure")]).increment()
+    }
+
+    func recordRejectedConnection() {
+        counter("nonroot_admission_connections_rejected_total", []).increment()
+    }
+
+    func recordOpenConnections(_ count: Int) {
+        openConnections.record(count)
+    }
+
+    func recordDroppedRecords(_ count: Int) {
+        counter("nonroot_admission_records_dropped_total", []).increment(by: count)
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,152 @@
+import Logging
+import NIOCertificateReloading
+import NIOCore
+import NIOSSL
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the server cannot start with the given TLS files.
+public struct TLSSetupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Hands each new connection the current `NIOSSLContext`.
+///
+/// The certificate and key come from swift-nio-extras' `TimedCertificateReloader`, which polls the files
+/// and is consulted on every handshake. Trust roots live in the context itself, so when the client CA file
+/// changes a fresh context is built for the connections that follow. Invalid new files never replace
+/// working ones: the old pair or CA keeps serving and the failure is logged at error level.
+final class TLSContextProvider: Sendable {
+    let reloader: TimedCertificateReloader
+    private let files: TLSFiles
+    private let logger: Logger
+    private let metrics: ServerMetrics?
+    private let state: Mutex<State>
+
+    private struct State {
+        var context: NIOSSLContext
+        var clientCAStamp: FileStamp?
+    }
+
+    /// Identity of a file's content as far as `stat` can tell: follows symlinks, so a Secret's
+    /// `..data` swap shows up as a new inode.
+    struct FileStamp: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var modifiedNanoseconds: Int64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Int64(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int64(info.st_mtim.tv_nsec)
+        }
+    }
+
+    init(files: TLSFiles, refreshInterval: Duration, logger: Logger, metrics: ServerMetrics?) throws(TLSSetupError) {
+        self.files = files
+        self.logger = logger
+        self.metrics = metrics
+        var reloaderConfiguration = TimedCertificateReloader.Configuration(
+            refreshInterval: refreshInterval,
+            certificateSource: .init(location: .file(path: files.certificate), format: .pem),
+            privateKeySource: .init(location: .file(path: files.privateKey), format: .pem))
+        let loaded = Mutex<(chain: [NIOSSLCertificateSource]?, failed: Bool)>((nil, false))
+        reloaderConfiguration.logger = logger
+        reloaderConfiguration.onCertificateLoaded = { [logger, metrics] diff in
+            // Called on every poll; count and log only real changes.
+            let changed = loaded.withLock { state -> Bool in
+                defer { state = (diff.currentCertificateChain, false) }
+                return state.chain != nil && state.chain != diff.currentCertificateChain
+            }
+            if changed {
+                metrics?.recordTLSReload(source: "certificate", success: true)
+                logger.notice("serving certificate reloaded", metadata: ["certificate": "\(files.certificate)"])
+            }
+        }
+        reloaderConfiguration.onCertificateLoadFailed = { [logger, metrics] failure in
+            // Log each distinct failure once per streak, but loudly.
+            let first = loaded.withLock { state -> Bool in
+                defer { state.failed = true }
+                return !state.failed
+            }
+            metrics?.recordTLSReload(source: "certificate", success: false)
+            if first {
+                logger.error("cannot reload the serving certificate; still serving the previous one", metadata: [
+                    "certificate": "\(files.certificate)", "key": "\(files.privateKey)", "error": "\(failure.error)",
+                ])
+            }
+        }
+        do {
+            reloader = try TimedCertificateReloader.makeReloaderValidatingSources(configuration: reloaderConfiguration)
+        } catch {
+            throw TLSSetupError(description: "cannot load the serving certificate \(files.certificate) and key \(files.privateKey): \(error)")
+        }
+        let stamp = files.clientCA.flatMap { FileStamp(path: $0) }
+        let context = try TLSContextProvider.makeContext(reloader: reloader, clientCA: files.clientCA)
+        state = Mutex(State(context: context, clientCAStamp: stamp))
+    }
+
+    /// The context for a new connection; rebuilt first if the client CA file changed.
+    func context() -> NIOSSLContext {
+        guard let clientCA = files.clientCA else {
+            return state.withLock { $0.context }
+        }
+        let stamp = FileStamp(path: clientCA)
+        let (current, changed) = state.withLock { ($0.context, $0.clientCAStamp != stamp) }
+        guard changed else { return current }
+        do {
+            let context = try TLSContextProvider.makeContext(reloader: reloader, clientCA: clientCA)
+            state.withLock {
+                $0.context = context
+                $0.clientCAStamp = stamp
+            }
+            metrics?.recordTLSReload(source: "client_ca", success: true)
+            logger.notice("client CA reloaded", metadata: ["clientCA": "\(clientCA)"])
+            return context
+        } catch {
+            // Remember the bad stamp so a broken file is reported once, not per connection.
+            state.withLock { $0.clientCAStamp = stamp }
+            metrics?.recordTLSReload(source: "client_ca", success: false)
+            logger.error("cannot reload the client CA; still trusting the previous one", metadata: ["clientCA": "\(clientCA)", "error": "\(error)"])
+            return current
+        }
+    }
+
+    /// TLS 1.2 and 1.3 only, ECDHE with AEAD ciphers for 1.2, ALPN `h2` then `http/1.1`.
+    static func makeContext(reloader: TimedCertificateReloader, clientCA: String?) throws(TLSSetupError) -> NIOSSLContext {
+        do {
+            var configuration: TLSConfiguration
+            if let clientCA {
+                let roots = try NIOSSLCertificate.fromPEMFile(clientCA)
+                guard !roots.isEmpty else { throw TLSSetupError(description: "no certificate in client CA file \(clientCA)") }
+                configuration = try TLSConfiguration.makeServerConfigurationWithMTLS(certificateReloader: reloader, trustRoots: .certificates(roots))
+                // A server checks the client's chain, not a hostname.
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.sendCANameList = true
+            } else {
+                configuration = try TLSConfiguration.makeServerConfiguration(certificateReloader: reloader)
+            }
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.maximumTLSVersion = .tlsv13
+            configuration.cipherSuiteValues = [
+                .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            ]
+            configuration.applicationProtocols = ["h2", "http/1.1"]
+            return try NIOSSLContext(configuration: configuration)
+        } catch let error as TLSSetupError {
+            throw error
+        } catch {
+            throw TLSSetupError(description: "cannot build the TLS configuration\(clientCA.map { " with client CA \($0)" } ?? ""): \(error)")
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import AdmissionCore
+import AdmissionModel
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Answers AdmissionReviews on `POST /validate`, `/validate/enforce` and `/validate/dry-run`.
+///
+/// One instance per HTTP/1.1 connection, or per HTTP/2 stream behind `HTTP2FramePayloadToHTTP1ServerCodec`.
+/// The decision runs on the event loop: it is pure and takes microseconds.
+final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(Request)
+        /// A response was already sent (an error); the rest of the request is dropped.
+        case discarding
+    }
+
+    private struct Request {
+        var head: HTTPRequestHead
+        var mode: EnforcementMode?
+        var body: ByteBuffer
+        var started: ContinuousClock.Instant
+        /// The apiserver's `?timeout=`: the answer must arrive before it.
+        var deadline: ContinuousClock.Instant?
+    }
+
+    private let shared: WebhookContext
+    private let isHTTP2: Bool
+    private var state = State.idle
+    private var timeout: Scheduled<Void>?
+
+    init(context: WebhookContext, isHTTP2: Bool) {
+        self.shared = context
+        self.isHTTP2 = isHTTP2
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            receiveHead(head, context: context)
+        case .body(var chunk):
+            guard case .receiving(var request) = state else { return }
+            guard request.body.readableBytes + chunk.readableBytes <= shared.limits.maximumBodyBytes else {
+                fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body is larger than \(shared.limits.maximumBodyBytes) bytes"), head: request.head, context: context)
+                return
+            }
+            state = .idle  // Let the buffer be uniquely referenced while appending.
+            request.body.writeBuffer(&chunk)
+            state = .receiving(request)
+        case .end:
+            switch state {
+            case .receiving(let request):
+                timeout?.cancel()
+                timeout = nil
+                state = .idle
+                answer(request, context: context)
+            case .discarding, .idle:
+                state = .idle
+            }
+        }
+    }
+
+    private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let (path, query) = WebhookRequestHandler.split(head.uri)
+        let mode: EnforcementMode?
+        switch path {
+        case "/validate": mode = nil
+        case "/validate/enforce": mode = .enforce
+        case "/validate/dry-run": mode = .dryRun
+        default:
+            fail(HTTPErrorResponse(status: .notFound, message: "no such path \(path); use POST /validate, /validate/enforce or /validate/dry-run"), head: head, context: context)
+            return
+        }
+        guard head.method == .POST else {
+            fail(HTTPErrorResponse(status: .methodNotAllowed, message: "method \(head.method.rawValue) is not allowed on \(path); use POST", extraHeaders: [("allow", "POST")]), head: head, context: context)
+            return
+        }
+        let contentType = head.headers.first(name: "content-type") ?? ""
+        guard WebhookRequestHandler.isJSON(contentType) else {
+            fail(HTTPErrorResponse(status: .unsupportedMediaType, message: "content type \"\(contentType)\" is not supported; send application/json"), head: head, context: context)
+            return
+        }
+        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > shared.limits.maximumBodyBytes {
+            fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.limits.maximumBodyBytes) bytes"), head: head, context: context)
+            return
+        }
+        let started = ContinuousClock.now
+        let deadline = query.flatMap(WebhookRequestHandler.timeoutParameter).map { started + $0 }
+        let capacity = min(head.headers.first(name: "content-length").flatMap { Int($0) } ?? 16_384, shared.limits.maximumBodyBytes)
+        state = .receiving(Request(head: head, mode: mode, body: context.channel.allocator.buffer(capacity: capacity), started: started, deadline: deadline))
+        // A client that sends its body too slowly is cut off.
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timeout = context.eventLoop.scheduleTask(in: TimeAmount(shared.limits.requestTimeout)) {
+            handler.value.requestTimedOut(context: loopBound.value)
+        }
+    }
+
+    private func requestTimedOut(context: ChannelHandlerContext) {
+        guard case .receiving(let request) = state else { return }
+        timeout = nil
+        fail(HTTPErrorResponse(status: .requestTimeout, message: "request body not received within \(shared.limits.requestTimeout)"), head: request.head, context: context)
+    }
+
+    private func answer(_ request: Request, context: ChannelHandlerContext) {
+        let bytes = Array(request.body.readableBytesView)
+        let decision: Decision
+        do {
+            let review = try AdmissionReviewRequest.decode(bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes))
+            let prepared: PreparedReview
+            do {
+                prepared = try shared.decider.prepare(review)
+            } catch {
+                throw AdmissionDecodingError.invalidReview(error)
+            }
+            // Lookups come from the catalog, in memory: the answer is ready long before any `?timeout=`.
+            decision = shared.decider.decide(prepared, mode: request.mode) { shared.catalog.lookup($0) }
+        } catch {
+            fail(.badRequest("\(error)"), head: request.head, context: context, keepAlive: true)
+            return
+        }
+        let body = decision.reviewJSON
+        write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive, context: context)
+        let elapsed = ContinuousClock.now - request.started
+        shared.metrics?.recordReview(
+            decision: decision.outcome.metricLabel, mode: decision.mode.rawValue,
+            kind: decision.kind, operation: decision.operation, duration: elapsed)
+        shared.recorder?.record(body: bytes, responseJSON: decision.responseJSON, uid: decision.response.uid)
+        logDecision(decision, elapsed: elapsed, path: request.head.uri)
+    }
+
+    private func logDecision(_ decision: Decision, elapsed: Duration, path: String) {
+        var metadata: Logger.Metadata = [
+            "uid": "\(decision.response.uid)",
+            "kind": "\(decision.kind)",
+            "object": "\(decision.namespace.isEmpty ? decision.name : "\(decision.namespace)/\(decision.name)")",
+            "operation": "\(decision.operation)",
+            "user": "\(decision.username)",
+            "decision": "\(decision.outcome.rawValue)",
+            "mode": "\(decision.mode.rawValue)",
+            "latencyMicroseconds": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
+            "protocol": "\(isHTTP2 ? "h2" : "http/1.1")",
+        ]
+        if !decision.sentences.isEmpty { metadata["reasons"] = .array(decision.sentences.map { .string($0) }) }
+        if let skip = decision.skipReason { metadata["skipped"] = "\(skip)" }
+        if !decision.unresolved.isEmpty { metadata["unresolvedImages"] = .array(decision.unresolved.map { .string($0.image) }) }
+        shared.logger.info("admission decision", metadata: metadata)
+    }
+
+    /// Sends an error and, unless `keepAlive`, closes: the rest of the request is not worth reading.
+    private func fail(_ error: HTTPErrorResponse, head: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool = false) {
+        timeout?.cancel()
+        timeout = nil
+        if case .receiving = state { state = .discarding } else if !keepAlive { state = .discarding }
+        shared.metrics?.recordRejection(code: Int(error.status.code))
+        shared.logger.notice("request refused", metadata: ["status": "\(error.status.code)", "path": "\(head.uri)", "reason": "\(error.message)"])
+        write(status: error.status, body: error.body, head: head, extraHeaders: error.extraHeaders, keepAlive: keepAlive && head.isKeepAlive, context: context)
+    }
+
+    private func write(status: HTTPResponseStatus, body: [UInt8], head: HTTPRequestHead, extraHeaders: [(String, String)], keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(4)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.count))
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        if !isHTTP2 && !keepAlive { headers.add(name: "connection", value: "close") }
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: isHTTP2 ? .http2 : head.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        context.triggerUserOutboundEvent(RequestCompletedEvent(), promise: nil)
+        if !keepAlive {
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.whenComplete { _ in loopBound.value.close(promise: nil) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        timeout = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        shared.logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: - Parsing helpers
+
+    static func split(_ uri: String) -> (path: String, query: String?) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
+        return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+    }
+
+    /// `application/json`, with or without parameters such as `charset=utf-8`.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let trimmed = mediaType.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+        return String(trimmed).lowercased() == "application/json"
+    }
+
+    /// The `timeout` query parameter, a Go duration such as `10s`, `1m30s` or `500ms`.
+    static func timeoutParameter(_ query: String) -> Duration? {
+        for pair in query.split(separator: "&") where pair.hasPrefix("timeout=") {
+            return GoDuration.parse(String(pair.dropFirst("timeout=".count)))
+        }
+        return nil
+    }
+}
+
+/// Sent outbound when a response has been written, so per-connection guards can reset.
+struct RequestCompletedEvent: Sendable {}
+
+extension Decision.Outcome {
+    /// The `decision` label of the requests metric.
+    var metricLabel: String {
+        switch self {
+        case .allowed: "allowed"
+        case .denied: "denied"
+        case .wouldDeny: "would_deny"
+        }
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+}

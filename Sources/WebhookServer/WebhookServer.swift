@@ -1,0 +1,125 @@
+import AdmissionCore
+public import Logging
+import NIOCertificateReloading
+import NIOCore
+import NIOExtras
+import NIOPosix
+import ServiceLifecycle
+
+/// The `serve` command's server: binds both listeners, serves until SIGTERM or SIGINT, then drains.
+///
+/// Drain order: `/readyz` turns 503 at once; the server keeps serving for `shutdownDelay` so that
+/// endpoints drop the pod; then it stops accepting, lets every in-flight request finish (HTTP/1.1
+/// connections close after their response, HTTP/2 ones get GOAWAY), flushes the records, and returns.
+public enum WebhookServer {
+    /// Runs until a shutdown signal; returns normally after a complete drain.
+    public static func run(_ configuration: ServerConfiguration, version: String, logger: Logger) async throws {
+        let metrics = ServerMetrics.bootstrap(version: version)
+        let tls = try TLSContextProvider(files: configuration.tls, refreshInterval: configuration.certificateRefreshInterval, logger: logger, metrics: metrics)
+        let recorder = try configuration.recordDirectory.map { directory in
+            try ReviewRecorder(directory: directory, limits: RecorderLimits(maximumFiles: configuration.recordMaximumFiles, maximumBytes: configuration.recordMaximumBytes), logger: logger)
+        }
+        let readiness = Readiness()
+        let context = WebhookContext(
+            decider: AdmissionDecider(configuration: configuration.decision), catalog: configuration.catalog,
+            limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness)
+        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let service = ListenerService(configuration: configuration, group: group, tls: tls, context: context, logger: logger)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: CertificateReloaderService(reloader: tls.reloader))]
+        if let recorder { services.append(.init(service: RecorderService(recorder: recorder, metrics: metrics))) }
+        // Shut down in reverse order: the listeners drain first, then records are flushed.
+        services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        do {
+            try await serviceGroup.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+        logger.notice("stopped")
+    }
+}
+
+/// Binds the listeners and drains them on graceful shutdown.
+struct ListenerService: Service, CustomStringConvertible {
+    var description: String { "listeners" }
+    let configuration: ServerConfiguration
+    let group: MultiThreadedEventLoopGroup
+    let tls: TLSContextProvider
+    let context: WebhookContext
+    let logger: Logger
+
+    func run() async throws {
+        let quiescing = ServerQuiescingHelper(group: group)
+        let connections = ConnectionCounter(limit: configuration.limits.maximumConnections)
+        let operations = try await OperationsListener(group: group, address: configuration.metricsListen, metrics: context.metrics, readiness: context.readiness).bind()
+        let webhook = try await WebhookListener(group: group, address: configuration.listen, tls: tls, context: context, quiescing: quiescing, connections: connections).bind()
+        context.readiness.set(true)
+        logger.notice("serving", metadata: [
+            "listen": "\(webhook.localAddress.map { "\($0)" } ?? "\(configuration.listen)")",
+            "metricsListen": "\(operations.localAddress.map { "\($0)" } ?? "\(configuration.metricsListen)")",
+            "policy": "\(configuration.decision.policy.rawValue)", "mode": "\(configuration.decision.mode.rawValue)",
+            "unresolved": "\(configuration.decision.unresolved.rawValue)", "catalogImages": "\(configuration.catalog.count)",
+            "mTLS": "\(configuration.tls.clientCA != nil)",
+        ])
+
+        // Park until SIGTERM/SIGINT; errors here mean cancellation, which still drains.
+        try? await gracefulShutdown()
+        let started = ContinuousClock.now
+        context.readiness.set(false)
+        logger.notice("shutdown: not ready; still serving for the shutdown delay", metadata: ["delay": "\(configuration.shutdownDelay)"])
+        try? await Task.sleep(for: configuration.shutdownDelay)
+
+        logger.notice("shutdown: no longer accepting; finishing in-flight requests", metadata: ["openConnections": "\(connections.count)"])
+        let drained = group.next().makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: drained)
+        let remaining = configuration.shutdownGracePeriod - (ContinuousClock.now - started)
+        let finished = await withTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask { (try? await drained.futureResult.get()) != nil }
+            tasks.addTask {
+                try? await Task.sleep(for: max(remaining, .zero))
+                return false
+            }
+            let first = await tasks.next() ?? false
+            tasks.cancelAll()
+            return first
+        }
+        if finished {
+            logger.notice("shutdown: all requests answered", metadata: ["after": "\(ContinuousClock.now - started)"])
+        } else {
+            logger.error("shutdown: grace period over with connections still open; closing them", metadata: ["openConnections": "\(connections.count)"])
+            try? await webhook.close()
+        }
+        try? await operations.close()
+    }
+}
+
+/// Runs swift-nio-extras' certificate reloader until shutdown.
+struct CertificateReloaderService: Service, CustomStringConvertible {
+    var description: String { "certificate-reloader" }
+    let reloader: TimedCertificateReloader
+
+    func run() async throws {
+        try await reloader.run()
+    }
+}
+
+/// Runs the review recorder's writer and flushes it on shutdown.
+struct RecorderService: Service, CustomStringConvertible {
+    var description: String { "recorder" }
+    let recorder: ReviewRecorder
+    let metrics: ServerMetrics?
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await recorder.run()
+        } onGracefulShutdown: {
+            recorder.finish()
+        }
+        if recorder.droppedCount > 0 { metrics?.recordDroppedRecords(recorder.droppedCount) }
+    }
+}

@@ -1,0 +1,164 @@
+import AdmissionModel
+import FoundationEssentials
+import Logging
+import Synchronization
+import Testing
+@testable import WebhookServer
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The JSON log handler: exact lines with a fixed clock, escaping, metadata merge and order,
+// level filtering, and whole lines from concurrent writers.
+
+/// 2026-11-29T06:30:00.123456789Z.
+private let fixedTime: @Sendable () -> (seconds: Int, nanoseconds: Int) = { (1_795_933_800, 123_456_789) }
+
+/// A logger whose handler has a fixed clock and writes to `log`.
+private func makeLogger(_ log: CapturedLog, label: String = "webhook", level: Logger.Level = .info, configure: (inout JSONLogHandler) -> Void = { _ in }) -> Logger {
+    Logger(label: label) { label in
+        var handler = JSONLogHandler(label: label, level: level, output: .custom { log.append($0) }, clock: fixedTime)
+        configure(&handler)
+        return handler
+    }
+}
+
+private struct Port: CustomStringConvertible, Sendable {
+    var number: Int
+    var description: String { "port \(number)" }
+}
+
+struct LogProbeError: Error, CustomStringConvertible {
+    var description: String { "probe failed" }
+}
+
+@Suite("JSON log handler")
+struct JSONLogHandlerTests {
+    @Test("a line is exactly time, level, logger, message, then metadata")
+    func exactLine() {
+        let log = CapturedLog()
+        let logger = makeLogger(log)
+        logger.info("serving", metadata: ["listen": "0.0.0.0:8443"])
+        logger.notice("stopped")
+        #expect(log.lines == [
+            #"{"time":"2026-11-29T06:30:00.123456Z","level":"info","logger":"webhook","message":"serving","listen":"0.0.0.0:8443"}"#,
+            #"{"time":"2026-11-29T06:30:00.123456Z","level":"notice","logger":"webhook","message":"stopped"}"#,
+        ])
+    }
+
+    @Test("RFC 3339 UTC with microseconds, truncated", arguments: [
+        (0, 0, "1970-01-01T00:00:00.000000Z"),
+        (1_709_251_199, 999_999_999, "2024-02-29T23:59:59.999999Z"),
+        (1_795_933_800, 1_000, "2026-11-29T06:30:00.000001Z"),
+        (1_795_933_800, 999, "2026-11-29T06:30:00.000000Z"),
+    ])
+    func timestamps(seconds: Int, nanoseconds: Int, expected: String) {
+        #expect(JSONLogHandler.rfc3339((seconds, nanoseconds)) == expected)
+    }
+
+    @Test("quotes, backslashes, newlines and control characters stay inside one valid line")
+    func escaping() throws {
+        let log = CapturedLog()
+        let logger = makeLogger(log, label: "a \"label\"")
+        let message = "say \"hi\"\\\nnext\tline\r\u{01}\u{7F} é 😀"
+        logger.error("\(message)", metadata: ["key\n\"x\"": "value\u{0}"])
+        let line = try #require(log.lines.first)
+        #expect(!line.contains("\n") && !line.contains("\r") && !line.contains("\u{0}"))
+        #expect(line == #"{"time":"2026-11-29T06:30:00.123456Z","level":"error","logger":"a \"label\"","message":"say \"hi\"\\\nnext\tline\r\u0001\u007f é 😀","key\n\"x\"":"value\u0000"}"#)
+        let root = try JSONDocument(parsing: line).root
+        #expect(root["message"]?.string == message)
+        #expect(root["logger"]?.string == "a \"label\"")
+        #expect(root.member("key\n\"x\"")?.string == "value\u{0}")
+    }
+
+    @Test("metadata: handler, provider and call merged (call wins), keys sorted, values typed")
+    func metadataMergeAndOrder() {
+        let log = CapturedLog()
+        let logger = makeLogger(log) { handler in
+            handler.metadata = ["zone": "handler", "a": "from-handler", "provided": "handler"]
+            handler.metadataProvider = Logger.MetadataProvider { ["provided": "provider", "request": "r-1"] }
+        }
+        var withMetadata = logger
+        withMetadata[metadataKey: "b"] = "set-on-logger"
+        withMetadata.info("decided", metadata: [
+            "zone": "call",
+            "port": .stringConvertible(Port(number: 8443)),
+            "images": ["nginx:1.27", .stringConvertible(Port(number: 1))],
+            "user": ["name": "alice", "groups": ["system:masters"], "extra": [:]],
+            "empty": [],
+        ])
+        #expect(log.lines == [
+            #"{"time":"2026-11-29T06:30:00.123456Z","level":"info","logger":"webhook","message":"decided","# +
+                #""a":"from-handler","b":"set-on-logger","empty":[],"images":["nginx:1.27","port 1"],"port":"port 8443","provided":"provider","request":"r-1","# +
+                #""user":{"extra":{},"groups":["system:masters"],"name":"alice"},"zone":"call"}"#,
+        ])
+        // Metadata on one logger never leaks into a copy made before the change.
+        logger.info("plain")
+        #expect(log.lines.last == #"{"time":"2026-11-29T06:30:00.123456Z","level":"info","logger":"webhook","message":"plain","a":"from-handler","provided":"provider","request":"r-1","zone":"handler"}"#)
+    }
+
+    @Test("metadata that would repeat a fixed key is renamed, so every key appears once")
+    func reservedKeys() {
+        let log = CapturedLog()
+        makeLogger(log).warning("m", metadata: ["level": "x", "message": "y", "time": "z", "logger": "w", "other": "v"])
+        #expect(log.lines == [
+            #"{"time":"2026-11-29T06:30:00.123456Z","level":"warning","logger":"webhook","message":"m","metadata.level":"x","metadata.logger":"w","metadata.message":"y","metadata.time":"z","other":"v"}"#,
+        ])
+    }
+
+    @Test("a logged error adds error.message and error.type")
+    func loggedError() {
+        let log = CapturedLog()
+        makeLogger(log).error("probe", error: LogProbeError())
+        #expect(log.lines.first?.hasSuffix(#""message":"probe","error.message":"probe failed","error.type":"WebhookServerTests.LogProbeError"}"#) == true, "\(log.lines)")
+    }
+
+    @Test("records below the level are not written")
+    func levelFiltering() throws {
+        let log = CapturedLog()
+        var logger = makeLogger(log, level: .warning)
+        logger.trace("t")
+        logger.debug("d")
+        logger.info("i")
+        logger.notice("n")
+        logger.warning("w")
+        logger.error("e")
+        logger.critical("c")
+        let levels = try log.lines.map { try JSONDocument(parsing: $0).root["level"]?.string }
+        #expect(levels == ["warning", "error", "critical"])
+        logger.logLevel = .trace
+        logger.trace("now shown")
+        #expect(log.lines.count == 4)
+        #expect(log.lines.last?.contains(#""level":"trace""#) == true)
+    }
+
+    @Test("concurrent writers to one descriptor never interleave, even for lines beyond PIPE_BUF")
+    func wholeLines() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/log"
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            #expect(descriptor >= 0)
+            defer { close(descriptor) }
+            let logger = Logger(label: "load") { JSONLogHandler(label: $0, level: .info, output: .fileDescriptor(descriptor), clock: fixedTime) }
+            let long = String(repeating: "x", count: 10_000)
+            await withTaskGroup(of: Void.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        for i in 0..<100 { logger.info("line \(task)-\(i) \(i % 10 == 0 ? long : "")", metadata: ["task": "\(task)"]) }
+                    }
+                }
+            }
+            let lines = String(decoding: try readBytes(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.count == 801)
+            #expect(lines.last == "")
+            var seen = Set<String>()
+            for line in lines.dropLast() {
+                let root = try JSONDocument(parsing: String(line)).root
+                seen.insert(root["message"]?.string?.split(separator: " ").dropFirst().first.map(String.init) ?? "?")
+            }
+            #expect(seen.count == 800)
+        }
+    }
+}
