@@ -8,10 +8,13 @@ struct OperationsListener {
     let address: ListenAddress
     let metrics: ServerMetrics?
     let readiness: Readiness
+    /// Runs before each `/metrics` answer, to bring pulled figures up to date.
+    var beforeScrape: @Sendable () -> Void = {}
 
     func bind() async throws -> any Channel {
         let metrics = metrics
         let readiness = readiness
+        let beforeScrape = beforeScrape
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -20,7 +23,7 @@ struct OperationsListener {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.addHandler(IdleCloseHandler())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(OperationsHandler(metrics: metrics, readiness: readiness))
+                    try channel.pipeline.syncOperations.addHandler(OperationsHandler(metrics: metrics, readiness: readiness, beforeScrape: beforeScrape))
                 }
             }
             .bind(host: address.host, port: address.port)
@@ -34,11 +37,13 @@ final class OperationsHandler: ChannelInboundHandler {
 
     private let metrics: ServerMetrics?
     private let readiness: Readiness
+    private let beforeScrape: @Sendable () -> Void
     private var head: HTTPRequestHead?
 
-    init(metrics: ServerMetrics?, readiness: Readiness) {
+    init(metrics: ServerMetrics?, readiness: Readiness, beforeScrape: @escaping @Sendable () -> Void) {
         self.metrics = metrics
         self.readiness = readiness
+        self.beforeScrape = beforeScrape
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -52,6 +57,7 @@ final class OperationsHandler: ChannelInboundHandler {
             let (status, contentType, body): (HTTPResponseStatus, String, [UInt8])
             switch (head.method, path) {
             case (.GET, "/metrics"), (.HEAD, "/metrics"):
+                beforeScrape()
                 (status, contentType, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", metrics?.exposition() ?? [])
             case (.GET, "/healthz"), (.HEAD, "/healthz"):
                 (status, contentType, body) = (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8))

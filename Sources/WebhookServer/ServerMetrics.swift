@@ -38,6 +38,7 @@ public final class ServerMetrics: Sendable {
             }
         }
         _ = counter("nonroot_admission_connections_rejected_total", [])
+        _ = counter("nonroot_admission_records_dropped_total", [])
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
@@ -73,8 +74,15 @@ public final class ServerMetrics: Sendable {
         openConnections.record(count)
     }
 
-    func recordDroppedRecords(_ count: Int) {
-        counter("nonroot_admission_records_dropped_total", []).increment(by: count)
+    private let reportedDroppedRecords = Mutex<Int>(0)
+
+    /// Brings the dropped-records counter up to the recorder's running total.
+    func updateDroppedRecords(total: Int) {
+        let delta = reportedDroppedRecords.withLock { reported -> Int in
+            defer { reported = max(reported, total) }
+            return total - reported
+        }
+        if delta > 0 { counter("nonroot_admission_records_dropped_total", []).increment(by: delta) }
     }
 
     /// The Prometheus text exposition.

@@ -56,7 +56,12 @@ struct ListenerService: Service, CustomStringConvertible {
     func run() async throws {
         let quiescing = ServerQuiescingHelper(group: group)
         let connections = ConnectionCounter(limit: configuration.limits.maximumConnections)
-        let operations = try await OperationsListener(group: group, address: configuration.metricsListen, metrics: context.metrics, readiness: context.readiness).bind()
+        let recorder = context.recorder
+        let metrics = context.metrics
+        let operations = try await OperationsListener(
+            group: group, address: configuration.metricsListen, metrics: metrics, readiness: context.readiness,
+            beforeScrape: { if let recorder { metrics?.updateDroppedRecords(total: recorder.droppedCount) } }
+        ).bind()
         let webhook = try await WebhookListener(group: group, address: configuration.listen, tls: tls, context: context, quiescing: quiescing, connections: connections).bind()
         context.readiness.set(true)
         logger.notice("serving", metadata: [
@@ -120,6 +125,6 @@ struct RecorderService: Service, CustomStringConvertible {
         } onGracefulShutdown: {
             recorder.finish()
         }
-        if recorder.droppedCount > 0 { metrics?.recordDroppedRecords(recorder.droppedCount) }
+        metrics?.updateDroppedRecords(total: recorder.droppedCount)
     }
 }

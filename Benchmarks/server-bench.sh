@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Server benchmark: `nonroot-admission serve` against nginx returning a static AdmissionReview over the
+# same certificate (the transport floor), alternating within one run, on 127.0.0.1 only.
+#
+# Usage: Benchmarks/server-bench.sh [SECONDS_PER_RUN=10] [ROUNDS=3]
+# Prints a Markdown report; raw h2load output stays in the work directory it names.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+rounds=${2:-3}
+
+need=""
+for tool in nginx h2load openssl python3; do command -v "$tool" >/dev/null || need=1; done
+[ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || need=1
+if [ -n "$need" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends nginx libnginx-mod-http-echo nghttp2-client openssl python3 >/dev/null \
+        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends nginx libnginx-mod-http-echo nghttp2-client openssl python3 >/dev/null; }
+fi
+
+work=$(mktemp -d /tmp/nonroot-bench.XXXXXX)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# One P-256 CA and a serving certificate for localhost, shared by both servers.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench-ca" \
+    -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$work/ext.cnf"
+openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+    -extfile "$work/ext.cnf" -out "$work/tls.crt" 2>/dev/null
+
+swift build -c release --product nonroot-admission >/dev/null
+bin=.build/release/nonroot-admission
+body=Benchmarks/Fixtures/realistic-pod-review.json
+catalog=Benchmarks/Fixtures/images.yaml
+
+# nginx answers with exactly what our server answers for this review.
+static=$("$bin" replay "$body" --images "$catalog" --format json | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())["response"]
+print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": r}, separators=(",", ":")))')
+
+ours_port=19443; ours_metrics=19080; nginx_port=19444
+mkdir -p "$work/nginx"
+cat > "$work/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 120s;
+    client_body_buffer_size 64k;
+    server {
+        listen 127.0.0.1:$nginx_port ssl http2;
+        ssl_certificate $work/tls.crt;
+        ssl_certificate_key $work/tls.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location = /validate {
+            default_type application/json;
+            echo_read_request_body;
+            echo -n '$static';
+        }
+    }
+}
+EOF
+nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
+nginx_pid=$!; pids+=("$nginx_pid")
+"$bin" serve --tls-cert-file "$work/tls.crt" --tls-key-file "$work/tls.key" --images "$catalog" \
+    --listen "127.0.0.1:$ours_port" --metrics-listen "127.0.0.1:$ours_metrics" 2>"$work/server.log" &
+ours_pid=$!; pids+=("$ours_pid")
+sleep 1
+
+cpu_seconds() {  # utime+stime of a process and its children, in seconds
+    local total=0
+    for pid in "$@"; do
+        read -r -a stat < "/proc/$pid/stat"
+        total=$((total + stat[13] + stat[14]))
+    done
+    echo "scale=3; $total / $(getconf CLK_TCK)" | bc
+}
+nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid"); }
+
+url() { echo "https://localhost:$1/validate"; }
+load() {  # server label, port, log file, h2load flags...
+    local label=$1 port=$2 log=$3; shift 3
+    local pidlist
+    if [ "$label" = ours ]; then pidlist=$ours_pid; else pidlist=$(nginx_pids); fi
+    local before after
+    before=$(cpu_seconds $pidlist)
+    h2load "$@" -d "$body" -H 'content-type: application/json' --log-file="$log" "$(url "$port")" > "$log.out" 2>&1
+    after=$(cpu_seconds $pidlist)
+    local rps
+    rps=$(awk '/^finished in/ {gsub(",", "", $4); print $4}' "$log.out")
+    local lat
+    lat=$(python3 Benchmarks/latency.py "$log")
+    echo "$label $rps $(echo "$after - $before" | bc) $lat"
+}
+
+# Warm both up.
+for port in $ours_port $nginx_port; do
+    h2load --h1 -n 3000 -c 8 -d "$body" -H 'content-type: application/json' "$(url "$port")" >/dev/null 2>&1
+done
+
+results="$work/results.txt"
+: > "$results"
+for round in $(seq 1 "$rounds"); do
+    order="ours nginx"; [ $((round % 2)) -eq 0 ] && order="nginx ours"
+    for label in $order; do
+        port=$ours_port; [ "$label" = nginx ] && port=$nginx_port
+        echo "h1-c32 $round $(load "$label" "$port" "$work/h1-$label-$round.log" --h1 -c 32 -m 1 -D "$seconds")" >> "$results"
+        echo "h2-c4-m16 $round $(load "$label" "$port" "$work/h2-$label-$round.log" -c 4 -m 16 -D "$seconds")" >> "$results"
+    done
+done
+
+# Half of our measured HTTP/1.1 saturation, as a fixed rate: 32 connections, each at rate/32.
+saturation=$(awk '$1 == "h1-c32" && $3 == "ours" {print $4}' "$results" | sort -n | awk '{a[NR]=$1} END {print int(a[int((NR+1)/2)])}')
+per_connection=$(( saturation / 2 / 32 )); [ "$per_connection" -ge 1 ] || per_connection=1
+for round in $(seq 1 "$rounds"); do
+    order="ours nginx"; [ $((round % 2)) -eq 0 ] && order="nginx ours"
+    for label in $order; do
+        port=$ours_port; [ "$label" = nginx ] && port=$nginx_port
+        echo "h1-half $round $(load "$label" "$port" "$work/half-$label-$round.log" --h1 -c 32 -m 1 --rps="$per_connection" -D "$seconds")" >> "$results"
+    done
+done
+
+ours_rss=$(awk '/VmHWM/ {print $2}' "/proc/$ours_pid/status")
+nginx_rss=0
+for pid in $(nginx_pids); do nginx_rss=$((nginx_rss + $(awk '/VmHWM/ {print $2}' "/proc/$pid/status"))); done
+kill "$ours_pid" "$nginx_pid"; wait "$ours_pid" 2>/dev/null || true
+
+startups=()
+for _ in $(seq 1 10); do
+    startups+=("$(python3 Benchmarks/startup.py "$ours_port" "$work/ca.pem" "$body" -- "$bin" serve \
+        --tls-cert-file "$work/tls.crt" --tls-key-file "$work/tls.key" --images "$catalog" \
+        --listen "127.0.0.1:$ours_port" --metrics-listen "127.0.0.1:$ours_metrics")")
+done
+
+python3 - "$results" "$ours_rss" "$nginx_rss" "$per_connection" "$seconds" "$rounds" "${startups[@]}" <<'EOF'
+import json, statistics, sys
+path, ours_rss, nginx_rss, per_conn, seconds, rounds = sys.argv[1:7]
+startups = sorted(float(s) for s in sys.argv[7:] if s != "timeout")
+rows = {}
+for line in open(path):
+    scenario, rnd, label, rps, cpu, lat = line.split(" ", 5)
+    lat = json.loads(lat)
+    rows.setdefault((scenario, label), []).append((int(rnd), float(rps), float(cpu), lat))
+def med(values):
+    return statistics.median(values) if values else float("nan")
+print(f"Rounds: {rounds}, {seconds} s per run, order alternating per round. Body: 6,584-byte Pod review.\n")
+print("| scenario | server | req/s min / median / max | × nginx (per-round median) | p50 µs | p99 µs | p99.9 µs | server CPU µs/req | non-200 |")
+print("|---|---|---|---|---|---|---|---|---|")
+for scenario in ("h1-c32", "h2-c4-m16", "h1-half"):
+    for label in ("ours", "nginx"):
+        data = rows.get((scenario, label), [])
+        if not data:
+            continue
+        rps = sorted(d[1] for d in data)
+        ratios = []
+        for rnd, r, _, _ in data:
+            other = [d[1] for d in rows.get((scenario, "nginx"), []) if d[0] == rnd]
+            if other and other[0] > 0:
+                ratios.append(r / other[0])
+        cpu = med([d[2] * 1e6 / max(1, d[3]["requests"]) for d in data])
+        p50 = med([d[3]["p50"] for d in data]); p99 = med([d[3]["p99"] for d in data]); p999 = med([d[3]["p999"] for d in data])
+        bad = sum(d[3]["non200"] for d in data)
+        name = "nonroot-admission" if label == "ours" else "nginx (static)"
+        print(f"| {scenario} | {name} | {rps[0]:.0f} / {med(rps):.0f} / {rps[-1]:.0f} | {med(ratios):.3f} | {p50:.0f} | {p99:.0f} | {p999:.0f} | {cpu:.0f} | {bad} |")
+print(f"\nh1-half: fixed rate of {int(per_conn) * 32} req/s (half of nonroot-admission's median h1-c32 saturation).")
+print(f"Peak RSS (VmHWM): nonroot-admission {int(ours_rss) / 1024:.1f} MiB; nginx master + workers {int(nginx_rss) / 1024:.1f} MiB.")
+if startups:
+    print(f"Start to first TLS answer (10 runs): min {startups[0]:.1f} / median {statistics.median(startups):.1f} / max {startups[-1]:.1f} ms.")
+EOF
+echo
+echo "raw results: $work"
