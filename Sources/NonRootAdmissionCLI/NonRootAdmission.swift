@@ -30,7 +30,7 @@ enum EnvironmentOptions {
     /// The options of `serve` that take a value.
     static let serveOptions = [
         "tls-cert-file", "tls-key-file", "client-ca-file", "listen", "metrics-listen", "images", "policy", "mode",
-        "unresolved", "record-dir", "record-max-files", "record-max-bytes", "max-body-bytes", "max-connections",
+        "unresolved", "record-dir", "record-max-files", "record-max-bytes", "max-body-bytes", "max-buffered-bytes", "max-connections",
         "idle-timeout", "request-timeout", "cert-refresh-interval", "shutdown-delay", "shutdown-grace-period",
         "threads", "log-level",
     ]

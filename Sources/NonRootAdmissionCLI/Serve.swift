@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in bytes; larger ones get 413.")
     var maxBodyBytes: Int = 8 << 20
 
+    @Option(name: .long, help: "Most request bytes buffered across all connections; past it requests get 503.")
+    var maxBufferedBytes: Int = 128 << 20
+
     @Option(name: .long, help: "Most open connections; more are closed at once.")
     var maxConnections: Int = 1024
 
@@ -72,8 +75,8 @@ struct Serve: AsyncParsableCommand {
         guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be HOST:PORT, got \(listen)") }
         guard ListenAddress(parsing: metricsListen) != nil else { throw ValidationError("--metrics-listen must be HOST:PORT, got \(metricsListen)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
-        guard maxBodyBytes > 0, maxConnections > 0, recordMaxFiles > 0, recordMaxBytes > 0 else {
-            throw ValidationError("limits must be positive")
+        guard maxBodyBytes > 0, maxBufferedBytes >= maxBodyBytes, maxConnections > 0, recordMaxFiles > 0, recordMaxBytes > 0 else {
+            throw ValidationError("limits must be positive, and --max-buffered-bytes at least --max-body-bytes")
         }
     }
 
@@ -93,7 +96,7 @@ struct Serve: AsyncParsableCommand {
             decision: decision.configuration,
             catalog: catalog,
             limits: ServerLimits(
-                maximumBodyBytes: maxBodyBytes, maximumConnections: maxConnections,
+                maximumBodyBytes: maxBodyBytes, maximumBufferedBytes: maxBufferedBytes, maximumConnections: maxConnections,
                 idleTimeout: idleTimeout.duration, requestTimeout: requestTimeout.duration),
             recordDirectory: recordDir,
             recordMaximumFiles: recordMaxFiles,

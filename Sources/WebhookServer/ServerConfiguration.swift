@@ -42,6 +42,8 @@ public struct TLSFiles: Sendable, Equatable {
 public struct ServerLimits: Sendable {
     /// Largest request body; larger ones get 413 without being read whole.
     public var maximumBodyBytes: Int
+    /// Request bytes buffered across all connections and streams; past it new bytes get 503.
+    public var maximumBufferedBytes: Int
     /// Open connections beyond this are closed at once.
     public var maximumConnections: Int
     /// A connection with no traffic for this long is closed (the apiserver reconnects as needed).
@@ -52,10 +54,11 @@ public struct ServerLimits: Sendable {
     public var handshakeTimeout: Duration
 
     public init(
-        maximumBodyBytes: Int = 8 << 20, maximumConnections: Int = 1024, idleTimeout: Duration = .seconds(120),
+        maximumBodyBytes: Int = 8 << 20, maximumBufferedBytes: Int = 128 << 20, maximumConnections: Int = 1024, idleTimeout: Duration = .seconds(120),
         requestTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10)
     ) {
         self.maximumBodyBytes = maximumBodyBytes
+        self.maximumBufferedBytes = maximumBufferedBytes
         self.maximumConnections = maximumConnections
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout

@@ -1,3 +1,4 @@
+import AdmissionModel
 import Metrics
 public import Prometheus
 import Synchronization
@@ -7,6 +8,16 @@ public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Metrics.Counter]>([:])
     private let openConnections: Metrics.Gauge
+    private let requestDuration: Metrics.Timer
+    private let requestCounters = Mutex<[RequestKey: Metrics.Counter]>([:])
+
+    /// Labels of the requests counter; a struct key avoids building strings per request.
+    private struct RequestKey: Hashable {
+        var decision: String
+        var mode: String
+        var kind: String
+        var operation: String
+    }
 
     static let requestDurationName = "nonroot_admission_request_duration_seconds"
 
@@ -30,6 +41,7 @@ public final class ServerMetrics: Sendable {
     private init(registry: PrometheusCollectorRegistry, version: String) {
         self.registry = registry
         self.openConnections = Metrics.Gauge(label: "nonroot_admission_open_connections")
+        self.requestDuration = Metrics.Timer(label: Self.requestDurationName)
         Metrics.Gauge(label: "nonroot_admission_build_info", dimensions: [("version", version)]).record(1)
         // Create the counters users alert on, so they read 0 rather than missing.
         for result in ["success", "failure"] {
@@ -53,8 +65,21 @@ public final class ServerMetrics: Sendable {
 
     /// One answered AdmissionReview.
     func recordReview(decision: String, mode: String, kind: String, operation: String, duration: Duration) {
-        counter("nonroot_admission_requests_total", [("decision", decision), ("mode", mode), ("kind", kind.isEmpty ? "unknown" : kind), ("operation", operation)]).increment()
-        Metrics.Timer(label: Self.requestDurationName).recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        // Kind and operation come from the request body: bound them, or a client could create
+        // unlimited series.
+        let kind = PodSpecKind(rawValue: kind) != nil ? kind : "other"
+        let operation = ["CREATE", "UPDATE", "DELETE", "CONNECT"].contains(operation) ? operation : "other"
+        let key = RequestKey(decision: decision, mode: mode, kind: kind, operation: operation)
+        let counter = requestCounters.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = Metrics.Counter(label: "nonroot_admission_requests_total", dimensions: [
+                ("decision", key.decision), ("mode", key.mode), ("kind", key.kind), ("operation", key.operation),
+            ])
+            cache[key] = counter
+            return counter
+        }
+        counter.increment()
+        requestDuration.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     /// One request refused before a decision: 400, 404, 405, 408, 413, 415.

@@ -142,6 +142,9 @@ final class TLSContextProvider: Sendable {
                 .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
             ]
             configuration.applicationProtocols = ["h2", "http/1.1"]
+            // On close, wait at most a second for the peer's close_notify: a client that stopped
+            // reading must not hold the drain for the 5 s default.
+            configuration.shutdownTimeout = .seconds(1)
             return try NIOSSLContext(configuration: configuration)
         } catch let error as TLSSetupError {
             throw error

@@ -12,6 +12,7 @@ final class WebhookContext: Sendable {
     let logger: Logger
     let recorder: ReviewRecorder?
     let readiness: Readiness
+    let bodyBudget: ByteBudget
 
     init(decider: AdmissionDecider, catalog: ImageCatalog, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?, readiness: Readiness) {
         self.decider = decider
@@ -21,6 +22,29 @@ final class WebhookContext: Sendable {
         self.logger = logger
         self.recorder = recorder
         self.readiness = readiness
+        self.bodyBudget = ByteBudget(limit: limits.maximumBufferedBytes)
+    }
+}
+
+/// Bytes buffered by all requests together, so many large bodies at once cannot exhaust memory.
+final class ByteBudget: Sendable {
+    private let used = Atomic<Int>(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes `count` bytes from the budget, or returns false when that would pass the limit.
+    func reserve(_ count: Int) -> Bool {
+        let now = used.wrappingAdd(count, ordering: .relaxed).newValue
+        if now > limit {
+            used.wrappingSubtract(count, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func release(_ count: Int) {
+        if count > 0 { used.wrappingSubtract(count, ordering: .relaxed) }
     }
 }
 

@@ -15,6 +15,11 @@ struct WebhookListener {
     let context: WebhookContext
     let quiescing: ServerQuiescingHelper
     let connections: ConnectionCounter
+    /// How long an HTTP/2 connection may take to finish its streams after GOAWAY.
+    let drainGrace: Duration
+
+    /// Streams one HTTP/2 connection may have open at once.
+    static let maximumConcurrentStreams = 16
 
     func bind() async throws -> any Channel {
         let limits = context.limits
@@ -23,6 +28,7 @@ struct WebhookListener {
         let connections = connections
         let quiescing = quiescing
         let metrics = context.metrics
+        let drainGrace = drainGrace
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -34,13 +40,13 @@ struct WebhookListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                guard connections.admit() else {
+                guard connections.admit(channel) else {
                     metrics?.recordRejectedConnection()
                     return channel.close()
                 }
                 metrics?.recordOpenConnections(connections.count)
                 channel.closeFuture.whenComplete { _ in
-                    connections.release()
+                    connections.release(channel)
                     metrics?.recordOpenConnections(connections.count)
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -52,16 +58,35 @@ struct WebhookListener {
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { connection in
-                            connection.configureHTTP2Pipeline(
-                                mode: .server,
-                                connectionConfiguration: .init(),
-                                streamConfiguration: .init()
-                            ) { stream in
-                                stream.eventLoop.makeCompletedFuture {
-                                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                    try stream.pipeline.syncOperations.addHandler(WebhookRequestHandler(context: shared, isHTTP2: true))
+                            connection.eventLoop.makeCompletedFuture {
+                                // The manager turns a quiesce into GOAWAY (and closes when streams finish),
+                                // closes idle connections, and bounds the drain of each connection.
+                                let manager = NIOHTTP2ServerConnectionManagementHandler(
+                                    eventLoop: connection.eventLoop,
+                                    configuration: .init(
+                                        maxIdleTime: TimeAmount(limits.idleTimeout), maxAge: nil,
+                                        maxGraceTime: TimeAmount(drainGrace), keepalive: nil))
+                                var settings = NIOHTTP2Handler.ConnectionConfiguration()
+                                // Each stream may buffer a whole body: bound the streams per connection.
+                                settings.initialSettings = nioDefaultSettings.map {
+                                    $0.parameter == .maxConcurrentStreams
+                                        ? HTTP2Setting(parameter: .maxConcurrentStreams, value: WebhookListener.maximumConcurrentStreams) : $0
                                 }
-                            }.map { _ in () }
+                                let streams = StreamCounter(forwardingTo: manager.http2StreamDelegate)
+                                _ = try connection.pipeline.syncOperations.configureHTTP2Pipeline(
+                                    mode: .server,
+                                    connectionConfiguration: settings,
+                                    streamConfiguration: .init(),
+                                    streamDelegate: streams
+                                ) { stream in
+                                    stream.eventLoop.makeCompletedFuture {
+                                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                        try stream.pipeline.syncOperations.addHandler(WebhookRequestHandler(context: shared, isHTTP2: true))
+                                    }
+                                }
+                                try connection.pipeline.syncOperations.addHandler(manager)
+                                try connection.pipeline.syncOperations.addHandler(QuiescedConnectionCloser(streams: streams))
+                            }
                         },
                         http1ChannelConfigurator: { connection in
                             connection.eventLoop.makeCompletedFuture {

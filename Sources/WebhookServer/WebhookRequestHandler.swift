@@ -32,6 +32,8 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private let isHTTP2: Bool
     private var state = State.idle
     private var timeout: Scheduled<Void>?
+    /// Bytes of the current body taken from the server-wide budget.
+    private var reserved = 0
 
     init(context: WebhookContext, isHTTP2: Bool) {
         self.shared = context
@@ -48,6 +50,11 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
                 fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body is larger than \(shared.limits.maximumBodyBytes) bytes"), head: request.head, context: context)
                 return
             }
+            guard shared.bodyBudget.reserve(chunk.readableBytes) else {
+                fail(HTTPErrorResponse(status: .serviceUnavailable, message: "server is busy: too many request bytes in flight; retry"), head: request.head, context: context)
+                return
+            }
+            reserved += chunk.readableBytes
             state = .idle  // Let the buffer be uniquely referenced while appending.
             request.body.writeBuffer(&chunk)
             state = .receiving(request)
@@ -58,6 +65,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
                 timeout = nil
                 state = .idle
                 answer(request, context: context)
+                releaseBudget()
             case .discarding, .idle:
                 state = .idle
             }
@@ -155,6 +163,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private func fail(_ error: HTTPErrorResponse, head: HTTPRequestHead, context: ChannelHandlerContext, keepAlive: Bool = false) {
         timeout?.cancel()
         timeout = nil
+        releaseBudget()
         if case .receiving = state { state = .discarding } else if !keepAlive { state = .discarding }
         shared.metrics?.recordRejection(code: Int(error.status.code))
         shared.logger.notice("request refused", metadata: ["status": "\(error.status.code)", "path": "\(head.uri)", "reason": "\(error.message)"])
@@ -180,9 +189,32 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
+    /// HTTP/1.1's `RequestDeadlineHandler` says the request is out of time: 408 if the head is here, else close.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is RequestDeadlineExceededEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if case .receiving = state {
+            requestTimedOut(context: context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    private func releaseBudget() {
+        shared.bodyBudget.release(reserved)
+        reserved = 0
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        releaseBudget()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         timeout = nil
+        releaseBudget()
         context.fireChannelInactive()
     }
 

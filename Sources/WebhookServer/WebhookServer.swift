@@ -5,6 +5,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The `serve` command's server: binds both listeners, serves until SIGTERM or SIGINT, then drains.
 ///
@@ -62,7 +63,10 @@ struct ListenerService: Service, CustomStringConvertible {
             group: group, address: configuration.metricsListen, metrics: metrics, readiness: context.readiness,
             beforeScrape: { if let recorder { metrics?.updateDroppedRecords(total: recorder.droppedCount) } }
         ).bind()
-        let webhook = try await WebhookListener(group: group, address: configuration.listen, tls: tls, context: context, quiescing: quiescing, connections: connections).bind()
+        let webhook = try await WebhookListener(
+            group: group, address: configuration.listen, tls: tls, context: context, quiescing: quiescing,
+            connections: connections, drainGrace: configuration.shutdownGracePeriod
+        ).bind()
         context.readiness.set(true)
         logger.notice("serving", metadata: [
             "listen": "\(webhook.localAddress.map { "\($0)" } ?? "\(configuration.listen)")",
@@ -83,23 +87,43 @@ struct ListenerService: Service, CustomStringConvertible {
         let drained = group.next().makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: drained)
         let remaining = configuration.shutdownGracePeriod - (ContinuousClock.now - started)
-        let finished = await withTaskGroup(of: Bool.self) { tasks in
-            tasks.addTask { (try? await drained.futureResult.get()) != nil }
-            tasks.addTask {
-                try? await Task.sleep(for: max(remaining, .zero))
-                return false
-            }
-            let first = await tasks.next() ?? false
-            tasks.cancelAll()
-            return first
+        // Whichever comes first: every connection closed, or the grace period over.
+        let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = ResumeOnce(continuation)
+            drained.futureResult.whenComplete { _ in once.resume(true) }
+            group.next().scheduleTask(in: TimeAmount(max(remaining, .zero))) { once.resume(false) }
         }
         if finished {
             logger.notice("shutdown: all requests answered", metadata: ["after": "\(ContinuousClock.now - started)"])
         } else {
             logger.error("shutdown: grace period over with connections still open; closing them", metadata: ["openConnections": "\(connections.count)"])
+            let closing = connections.closeAll(on: group.next())
             try? await webhook.close()
+            // Let the closes finish before the event loops go away.
+            _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let once = ResumeOnce(continuation)
+                closing.whenComplete { _ in once.resume(true) }
+                group.next().scheduleTask(in: .seconds(2)) { once.resume(false) }
+            }
         }
         try? await operations.close()
+    }
+}
+
+/// Resumes a continuation once, from whichever callback gets there first.
+final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Bool, Never>?>
+
+    init(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ value: Bool) {
+        let pending = continuation.withLock { stored -> CheckedContinuation<Bool, Never>? in
+            defer { stored = nil }
+            return stored
+        }
+        pending?.resume(returning: value)
     }
 }
 

@@ -76,7 +76,8 @@ enum Curl {
         var parsedHeaders: [(String, String)] = []
         if let last = blocks.last {
             let lines = last.components(separatedBy: "\r\n")
-            statusLine = lines.first
+            // curl writes HTTP/2 status lines with a trailing space ("HTTP/2 200 ").
+            statusLine = lines.first.map { $0.trimmingCharacters(in: .whitespaces) }
             status = lines.first.flatMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: ":") else { continue }
@@ -97,6 +98,11 @@ enum Curl {
 
 /// `openssl s_client` against a test server.
 enum SClient {
+    /// Whether s_client's output shows a completed handshake (it prints the server certificate only then).
+    static func handshakeSucceeded(_ result: CommandResult) -> Bool {
+        result.stdout.contains("-----END CERTIFICATE-----") && !result.stdout.contains("Cipher is (NONE)")
+    }
+
     /// A complete handshake attempt with stdin at EOF; returns the command's output.
     static func connect(port: Int, _ arguments: [String], timeout: Duration = .seconds(10)) async throws -> CommandResult {
         try await Command.run("openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + arguments, timeout: timeout)
@@ -113,8 +119,10 @@ extension RunningCommand {
     func waitForHandshake(timeout: Duration = .seconds(10)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
+            // s_client prints "Verify return code" even after a failed handshake; the server's
+            // certificate is printed only after a successful one.
             let out = stdout
-            if out.contains("Verify return code:") || out.contains("Verification: OK") { return true }
+            if out.contains("-----END CERTIFICATE-----") && out.contains("Verify return code:") { return true }
             if !isRunning { return false }
             try? await Task.sleep(for: .milliseconds(10))
         }
@@ -211,3 +219,34 @@ enum JSONMember {
         return String(body[marker.upperBound..<body.index(before: body.endIndex)])
     }
 }
+
+/// A raw HTTP/1.1-over-TLS client (`openssl s_client -nocommands`), for requests curl will not send:
+/// partial headers, bodies that never finish. s_client exits when the server closes the connection.
+final class RawTLSConnection: @unchecked Sendable {
+    let command: RunningCommand
+    private(set) var handshakeDone = ContinuousClock.now
+
+    init(port: Int, alpn: String = "http/1.1") async throws {
+        command = try SClient.open(port: port, ["-nocommands", "-alpn", alpn])
+        guard await command.waitForHandshake() else {
+            throw CommandError("no TLS handshake: \(await command.wait(timeout: .seconds(2)))")
+        }
+        handshakeDone = ContinuousClock.now
+    }
+
+    func send(_ text: String) { command.writeStdin(text) }
+
+    /// Waits until the server closes the connection (s_client exits); the time since `since`, or nil if still open after `timeout`.
+    func waitForClose(since: ContinuousClock.Instant, timeout: Duration) async -> Duration? {
+        guard await command.waitForExit(within: timeout) else { return nil }
+        return ContinuousClock.now - since
+    }
+
+    /// What the server sent (s_client's stdout, after the session summary).
+    var received: String { command.stdout }
+
+    func close() { command.kill9() }
+
+    deinit { command.kill9() }
+}
+

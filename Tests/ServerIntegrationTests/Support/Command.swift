@@ -55,16 +55,16 @@ final class TemporaryDirectory: @unchecked Sendable {
 }
 
 /// Every child process this test process started and has not yet reaped; killed at exit so that a
-/// crashed or failed test never leaves a server or client running.
+/// failed test never leaves a server or client running. Also removes process-wide scratch directories.
 enum ChildProcesses {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var pids: Set<Int32> = []
     nonisolated(unsafe) private static var installed = false
 
-    static func register(_ pid: Int32) {
+    static func register(_ pid: Int32?) {
         lock.lock()
         defer { lock.unlock() }
-        pids.insert(pid)
+        if let pid { pids.insert(pid) }
         if !installed {
             installed = true
             atexit {
@@ -79,11 +79,88 @@ enum ChildProcesses {
         pids.remove(pid)
     }
 
+    /// Directories removed when the test process exits (for process-wide fixtures that never deinit).
+    nonisolated(unsafe) private static var directories: [String] = []
+
+    static func removeAtExit(_ path: String) {
+        register(nil)
+        lock.lock()
+        directories.append(path)
+        lock.unlock()
+    }
+
     static func killAll() {
         lock.lock()
         let all = pids
         lock.unlock()
         for pid in all { kill(pid, SIGKILL) }
+        lock.lock()
+        let scratch = directories
+        lock.unlock()
+        if ProcessInfo.processInfo.environment["NONROOT_IT_KEEP_TEMP"] == nil {
+            for path in scratch { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+}
+
+/// Fires once when a process exits; async waiters are resumed then (or when their task is cancelled).
+final class ExitEvent: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+
+    func fire() {
+        lock.lock()
+        fired = true
+        let pending = waiters
+        waiters = [:]
+        lock.unlock()
+        for continuation in pending.values { continuation.resume() }
+    }
+
+    var hasFired: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return fired
+    }
+
+    /// Returns when the event fired or the task was cancelled.
+    func wait() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if fired || Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume()
+                } else {
+                    waiters[id] = continuation
+                    lock.unlock()
+                }
+            }
+        } onCancel: {
+            lock.lock()
+            let continuation = waiters.removeValue(forKey: id)
+            lock.unlock()
+            continuation?.resume()
+        }
+    }
+
+    /// True when the event fired within `timeout`.
+    func wait(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.wait()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first || hasFired
+        }
     }
 }
 
@@ -98,6 +175,7 @@ final class RunningCommand: @unchecked Sendable {
     let stdinPipe: Pipe?
     let started = ContinuousClock.now
     private(set) var timedOut = false
+    let exited = ExitEvent()
 
     enum Input {
         case null
@@ -131,6 +209,8 @@ final class RunningCommand: @unchecked Sendable {
             stdinPipe = pipe
             process.standardInput = pipe
         }
+        let exited = exited
+        process.terminationHandler = { _ in exited.fire() }
         try process.run()
         ChildProcesses.register(process.processIdentifier)
         // Our copy of the pipe's read end is the child's business now.
@@ -157,14 +237,11 @@ final class RunningCommand: @unchecked Sendable {
 
     /// Waits for the exit, killing the process (SIGKILL) when `timeout` passes first.
     func wait(timeout: Duration) async -> CommandResult {
-        let deadline = started + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                timedOut = true
-                kill(process.processIdentifier, SIGKILL)
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(5))
+        let remaining = started + timeout - ContinuousClock.now
+        if await !exited.wait(timeout: max(remaining, .zero)) {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+            _ = await exited.wait(timeout: .seconds(5))
         }
         return finish()
     }
@@ -185,11 +262,7 @@ final class RunningCommand: @unchecked Sendable {
 
     /// Waits (without killing) until the process has exited or `timeout` passed; true when it exited.
     func waitForExit(within timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return !process.isRunning
+        await exited.wait(timeout: timeout)
     }
 
     private func finish() -> CommandResult {

@@ -36,7 +36,8 @@ final class ServerProcess: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw CommandError("build the executable first: swift build --product nonroot-admission")
         }
-        var env = ProcessInfo.processInfo.environment
+        // Only the variables a test sets: an inherited NONROOT_ADMISSION_* would change every server.
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NONROOT_ADMISSION_") }
         for (key, value) in environment { env[key] = value }
         let command = try RunningCommand(executable, arguments, environment: env, currentDirectory: TestPaths.packageRoot)
         let deadline = ContinuousClock.now + .seconds(10)

@@ -29,6 +29,7 @@ final class TestCertificates: Sendable {
 
     init() throws {
         directory = try TemporaryDirectory("nonroot-it-pki")
+        ChildProcesses.removeAtExit(directory.path)
         try makeKey("ca.key")
         try makeCA(name: "ca", commonName: "nonroot-admission test CA")
         try makeKey("client-ca.key")
