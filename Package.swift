@@ -67,5 +67,6 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "WebhookServerTests", dependencies: ["WebhookServer", "AdmissionModel", "TestSupport"]),
         .testTarget(name: "ServerIntegrationTests", dependencies: ["AdmissionModel", "TestSupport"]),
+        .testTarget(name: "InstallTests", dependencies: ["TestSupport"]),
     ]
 )

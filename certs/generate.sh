@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Creates the webhook's TLS material with openssl: a CA, and a serving certificate for the Service.
+#
+# Usage: certs/generate.sh SERVICE NAMESPACE [OUTDIR]
+#        certs/generate.sh nonroot-admission nonroot-admission          # what deploy/ expects
+#
+# OUTDIR (default: certs/out next to this script) receives:
+#   ca.crt, ca.key        the CA (EC P-256, 5 years). Reused when present, matching and still valid for
+#                         longer than a serving certificate lives; otherwise created anew.
+#   tls.crt, tls.key      the serving certificate (EC P-256, 1 year), re-issued on every run, for
+#                         SERVICE.NAMESPACE.svc and SERVICE.NAMESPACE.svc.cluster.local (the names the
+#                         apiserver checks), keyUsage digitalSignature, extendedKeyUsage serverAuth, CA:FALSE.
+#   secret.yaml           a kubernetes.io/tls Secret `nonroot-admission-tls` in NAMESPACE (tls.crt, tls.key, ca.crt).
+#   ca-bundle.txt         base64 of ca.crt: the webhook configuration's clientConfig.caBundle.
+#   kustomization.yaml    a kustomize Component: adds secret.yaml and sets the caBundle of every webhook
+#                         of the ValidatingWebhookConfiguration `nonroot-admission` from the Secret's ca.crt.
+#                         deploy/overlays/dry-run and deploy/overlays/enforce include it.
+#
+# Idempotent: running it again keeps the CA (so the caBundle does not change) and issues a fresh serving
+# certificate; re-applying the Secret is then a hot rotation (see certs/README.md).
+#
+# Environment: NONROOT_CA_DAYS (1825), NONROOT_CERT_DAYS (365), NONROOT_ROTATE_CA=1 to replace the CA.
+set -euo pipefail
+
+usage() {
+    echo "usage: $0 SERVICE NAMESPACE [OUTDIR]" >&2
+    exit 2
+}
+[ $# -ge 2 ] && [ $# -le 3 ] || usage
+service=$1
+namespace=$2
+outdir=${3:-"$(cd "$(dirname "$0")" && pwd)/out"}
+ca_days=${NONROOT_CA_DAYS:-1825}
+cert_days=${NONROOT_CERT_DAYS:-365}
+
+dns_label='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+for value in "$service" "$namespace"; do
+    if ! [[ $value =~ $dns_label ]]; then
+        echo "error: '$value' is not a DNS label (lower-case letters, digits and '-', at most 63)" >&2
+        exit 2
+    fi
+done
+for value in "$ca_days" "$cert_days"; do
+    [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "error: NONROOT_CA_DAYS and NONROOT_CERT_DAYS must be positive integers" >&2; exit 2; }
+done
+command -v openssl >/dev/null || { echo "error: openssl is required" >&2; exit 1; }
+
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+umask 077
+work=$(mktemp -d "$outdir/.generate.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+host="$service.$namespace.svc"
+
+# --- The CA: reuse it while it is whole and outlives the certificate about to be issued. ---
+ca_reusable() {
+    [ "${NONROOT_ROTATE_CA:-}" != 1 ] || return 1
+    [ -s "$outdir/ca.crt" ] && [ -s "$outdir/ca.key" ] || return 1
+    openssl x509 -in "$outdir/ca.crt" -noout -checkend $((cert_days * 86400)) >/dev/null 2>&1 || return 1
+    [ "$(openssl x509 -in "$outdir/ca.crt" -noout -pubkey 2>/dev/null)" = "$(openssl pkey -in "$outdir/ca.key" -pubout 2>/dev/null)" ] || return 1
+    openssl x509 -in "$outdir/ca.crt" -noout -ext basicConstraints 2>/dev/null | grep -q 'CA:TRUE'
+}
+
+if ca_reusable; then
+    ca_state="reused"
+else
+    ca_state="created"
+    cat >"$work/ca.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+x509_extensions = ca
+[dn]
+CN = nonroot-admission CA ($namespace)
+[ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+EOF
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/ca.key" 2>/dev/null
+    openssl req -x509 -new -config "$work/ca.cnf" -key "$work/ca.key" -sha256 -days "$ca_days" \
+        -set_serial "0x$(openssl rand -hex 16)" -out "$work/ca.crt"
+fi
+ca_crt=$work/ca.crt
+ca_key=$work/ca.key
+if [ "$ca_state" = reused ]; then
+    ca_crt=$outdir/ca.crt
+    ca_key=$outdir/ca.key
+fi
+
+# --- The serving certificate: always a new key and a new serial. ---
+cat >"$work/leaf.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = $host
+[leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:$host, DNS:$host.cluster.local
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer
+EOF
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/tls.key" 2>/dev/null
+openssl req -new -config "$work/leaf.cnf" -key "$work/tls.key" -out "$work/tls.csr"
+openssl x509 -req -in "$work/tls.csr" -CA "$ca_crt" -CAkey "$ca_key" -sha256 -days "$cert_days" \
+    -set_serial "0x$(openssl rand -hex 16)" -extfile "$work/leaf.cnf" -extensions leaf -out "$work/tls.crt" 2>/dev/null
+openssl verify -CAfile "$ca_crt" -purpose sslserver "$work/tls.crt" >/dev/null
+
+# --- The manifests. ---
+b64() { openssl base64 -A -in "$1"; }
+cat >"$work/secret.yaml" <<EOF
+# Generated by certs/generate.sh: holds the serving certificate's private key. Do not commit it.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: nonroot-admission-tls
+  namespace: $namespace
+  labels:
+    app.kubernetes.io/name: nonroot-admission
+type: kubernetes.io/tls
+data:
+  tls.crt: $(b64 "$work/tls.crt")
+  tls.key: $(b64 "$work/tls.key")
+  ca.crt: $(b64 "$ca_crt")
+EOF
+printf '%s\n' "$(b64 "$ca_crt")" >"$work/ca-bundle.txt"
+cat >"$work/kustomization.yaml" <<'EOF'
+# Generated by certs/generate.sh. A kustomize Component: the Secret, and the caBundle of every webhook
+# in the ValidatingWebhookConfiguration set from that Secret's ca.crt (the same bytes as ca-bundle.txt).
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+resources:
+- secret.yaml
+replacements:
+- source:
+    kind: Secret
+    name: nonroot-admission-tls
+    fieldPath: data.[ca.crt]
+  targets:
+  - select:
+      kind: ValidatingWebhookConfiguration
+      name: nonroot-admission
+    fieldPaths:
+    - webhooks.*.clientConfig.caBundle
+    options:
+      create: true
+EOF
+
+# Each file is replaced by a rename, so a reader never sees half a file. The key goes before the
+# certificate, and a server that reads this folder directly may pair them wrongly for an instant:
+# nonroot-admission keeps its previous pair then. In a cluster, the kubelet swaps the Secret's files at once.
+chmod 0600 "$work"/*.key
+chmod 0644 "$work"/*.crt "$work/ca-bundle.txt" "$work/kustomization.yaml"
+chmod 0600 "$work/secret.yaml"
+if [ "$ca_state" = created ]; then
+    mv -f "$work/ca.key" "$outdir/ca.key"
+    mv -f "$work/ca.crt" "$outdir/ca.crt"
+fi
+for file in tls.key tls.crt secret.yaml ca-bundle.txt kustomization.yaml; do
+    mv -f "$work/$file" "$outdir/$file"
+done
+
+serial=$(openssl x509 -in "$outdir/tls.crt" -noout -serial | cut -d= -f2)
+expires=$(openssl x509 -in "$outdir/tls.crt" -noout -enddate | cut -d= -f2)
+ca_expires=$(openssl x509 -in "$outdir/ca.crt" -noout -enddate | cut -d= -f2)
+echo "CA $ca_state: $outdir/ca.crt (valid until $ca_expires)"
+echo "serving certificate for $host and $host.cluster.local: serial $serial, valid until $expires"
+echo "wrote $outdir/{tls.crt,tls.key,ca.crt,secret.yaml,ca-bundle.txt,kustomization.yaml}"
+if [ "$ca_state" = created ]; then
+    echo "note: a new CA means a new caBundle: apply the webhook configuration again (kubectl apply -k deploy/overlays/...)"
+fi
