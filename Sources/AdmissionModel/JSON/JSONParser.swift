@@ -2,7 +2,6 @@
 struct JSONParser {
     let bytes: [UInt8]
     let limits: JSONLimits
-    var nodes: [JSONNode] = []
 
     init(bytes: [UInt8], limits: JSONLimits) {
         self.bytes = bytes
@@ -16,11 +15,11 @@ struct JSONParser {
         guard bytes.count < Int(Int32.max) else {
             throw JSONParser.error(in: bytes, at: 0, "text is too large")
         }
-        nodes.reserveCapacity(bytes.count / 12 + 4)
         let count = bytes.count
         let maximumDepth = limits.maximumDepth
-        var tape = nodes
-        nodes = []
+        // About one node per 10 bytes in Kubernetes objects; reserve a little more to avoid regrowing.
+        var tape = NodeTape(capacity: count / 8 + 16)
+        defer { tape.deallocate() }
         // Work on the raw buffer: bounds are checked by hand, once per byte.
         let result: Result<[JSONNode], JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
             let scanner = Scanner(p: buffer, count: count, maximumDepth: maximumDepth)
@@ -34,7 +33,7 @@ struct JSONParser {
                 if position != count {
                     throw Failure(offset: position, reason: "unexpected data after the top-level value")
                 }
-                return .success(tape)
+                return .success(tape.array)
             } catch {
                 let failure = error
                 return .failure(JSONParser.error(in: bytes, at: failure.offset, failure.reason))
@@ -59,6 +58,44 @@ struct JSONParser {
         }
         return JSONParseError(offset: offset, line: line, column: column, reason: reason)
     }
+}
+
+/// A growable buffer of nodes without `Array`'s per-append uniqueness checks: appends are most
+/// of the parser's work, one per value and key.
+struct NodeTape {
+    private var storage: UnsafeMutablePointer<JSONNode>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always)
+    mutating func append(_ node: JSONNode) {
+        if count == capacity { grow() }
+        (storage + count).initialize(to: node)
+        count += 1
+    }
+
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<JSONNode>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity *= 2
+    }
+
+    subscript(index: Int) -> JSONNode {
+        @inline(__always) get { storage[index] }
+        @inline(__always) set { storage[index] = newValue }
+    }
+
+    var array: [JSONNode] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    /// Frees the storage; `JSONNode` is trivial, so nothing needs deinitializing.
+    func deallocate() { storage.deallocate() }
 }
 
 private struct Failure: Error {
@@ -88,7 +125,7 @@ private struct Scanner {
     /// Iterative, with an explicit stack of open containers: the machine stack stays flat however
     /// deep the input nests (even with a raised `maximumDepth`), and the depth limit only bounds
     /// the size of `open`.
-    func parseValue(at start: Int, tape: inout [JSONNode]) throws(Failure) -> Int {
+    func parseValue(at start: Int, tape: inout NodeTape) throws(Failure) -> Int {
         // Tape indices of the containers that are open, innermost last.
         var open: [Int] = []
         open.reserveCapacity(16)
@@ -160,7 +197,7 @@ private struct Scanner {
     }
 
     /// Parses `"key" :` inside an object and returns the offset of the value that follows.
-    func parseKey(at position: Int, tape: inout [JSONNode]) throws(Failure) -> Int {
+    func parseKey(at position: Int, tape: inout NodeTape) throws(Failure) -> Int {
         var i = position
         guard i < count else { throw Failure(offset: i, reason: "unexpected end of text inside an object") }
         guard p[i] == UInt8(ascii: "\"") else {
@@ -176,7 +213,7 @@ private struct Scanner {
         return skipWhitespace(i + 1)
     }
 
-    func literal(at position: Int, _ word: StaticString, _ kind: JSONNodeKind, tape: inout [JSONNode]) throws(Failure) -> Int {
+    func literal(at position: Int, _ word: StaticString, _ kind: JSONNodeKind, tape: inout NodeTape) throws(Failure) -> Int {
         let length = word.utf8CodeUnitCount
         guard position + length <= count else { throw Failure(offset: position, reason: "invalid literal, expected '\(word)'") }
         let w = word.utf8Start
@@ -225,8 +262,15 @@ private struct Scanner {
             if let base = p.baseAddress {
                 while i + 8 <= count {
                     let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                    if Scanner.needsAttention(word) { break }
-                    i += 8
+                    let mask = Scanner.attentionMask(word)
+                    if mask == 0 {
+                        i += 8
+                        continue
+                    }
+                    // The lowest flagged byte is always a real one (borrows only run upwards), and
+                    // bytes are little-endian in the word: jump straight to it.
+                    i += mask.trailingZeroBitCount >> 3
+                    break
                 }
             }
             guard i < count else { break }
@@ -251,10 +295,11 @@ private struct Scanner {
         throw Failure(offset: position, reason: "unterminated string")
     }
 
-    /// True when any byte of `word` is `"`, `\`, below 0x20 or above 0x7F (bit tricks from
+    /// The high bit of each byte of `word` that is `"`, `\`, below 0x20 or above 0x7F (bit tricks from
     /// "Bit Twiddling Hacks": a byte is zero where `(x - 0x01…) & ~x & 0x80…` has its high bit).
+    /// Only the lowest flagged byte is exact; bytes above it may be flagged by a borrow.
     @inline(__always)
-    static func needsAttention(_ word: UInt64) -> Bool {
+    static func attentionMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
@@ -262,7 +307,7 @@ private struct Scanner {
         let hasQuote = (quote &- ones) & ~quote & highs
         let hasBackslash = (backslash &- ones) & ~backslash & highs
         let hasControl = (word &- ones &* 0x20) & ~word & highs
-        return (hasQuote | hasBackslash | hasControl | (word & highs)) != 0
+        return hasQuote | hasBackslash | hasControl | (word & highs)
     }
 
     /// Validates one escape sequence at a backslash; returns the offset past it.
