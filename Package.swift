@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AdmissionModelTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "TestSupport"]),
-        .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy"]),
+        .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),

@@ -132,13 +132,14 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         let body = decision.reviewJSON
-        write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive, context: context)
+        // Count, record and log before answering: once a client has its answer, it is observable.
         let elapsed = ContinuousClock.now - request.started
         shared.metrics?.recordReview(
             decision: decision.outcome.metricLabel, mode: decision.mode.rawValue,
             kind: decision.kind, operation: decision.operation, duration: elapsed)
         shared.recorder?.record(body: bytes, responseJSON: decision.responseJSON, uid: decision.response.uid)
         logDecision(decision, elapsed: elapsed, path: request.head.uri)
+        write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive, context: context)
     }
 
     private func logDecision(_ decision: Decision, elapsed: Duration, path: String) {

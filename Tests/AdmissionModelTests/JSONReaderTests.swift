@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import AdmissionModel
 
 // Unit tests of the JSON reader (JSONDocument, JSONValue) and JSONWriter: exact values,

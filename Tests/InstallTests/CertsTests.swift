@@ -14,7 +14,7 @@ struct CertsTests {
     }
 
     @Test func writesAVerifiableServingCertificateForTheService() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let out = scratch.file("out")
         let output = try await Install.generateCertificates(into: out, service: "webhook", namespace: "team-a")
         #expect(output.contains("CA created"), "\(output)")
@@ -72,7 +72,7 @@ struct CertsTests {
     }
 
     @Test func theSecretAndCABundleHoldTheFiles() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let out = scratch.file("out")
         try await Install.generateCertificates(into: out)
         let documents = try YAML.documents("\(out)/secret.yaml")
@@ -100,7 +100,7 @@ struct CertsTests {
     }
 
     @Test func secondRunKeepsTheCAAndIssuesANewServingCertificate() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let out = scratch.file("out")
         try await Install.generateCertificates(into: out)
         let ca = try Data(contentsOf: URL(fileURLWithPath: "\(out)/ca.crt"))
@@ -147,7 +147,7 @@ struct CertsTests {
         [String](), ["only-one"], ["Bad_Name", "ns"], ["svc", "ns.with.dots"], ["svc", "-leading"], ["a", "b", "c", "d"],
     ])
     func rejectsBadArguments(_ arguments: [String]) async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let result = try await Shell.run("bash", [Install.generateScript] + arguments, in: scratch.url)
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.contains("usage:") || result.stderr.contains("not a DNS label"), "\(result)")
@@ -157,7 +157,7 @@ struct CertsTests {
     /// `serve` with the generated files completes a verified TLS handshake for both of the Service's
     /// names, as the apiserver would make it.
     @Test func serveAnswersTheHandshakeForTheServiceName() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let out = scratch.file("out")
         try await Install.generateCertificates(into: out)
         try await ServeProcess.with(["--tls-cert-file", "\(out)/tls.crt", "--tls-key-file", "\(out)/tls.key", "--images", "Examples/images.yaml"]) { server in
@@ -188,7 +188,7 @@ struct CertsTests {
     /// `..data` symlink swap); re-running the script and swapping the new files in changes the served
     /// certificate within --cert-refresh-interval, with the same process and the same CA.
     @Test func rerunningTheScriptRotatesTheServedCertificateWithoutARestart() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let out = scratch.file("out")
         try await Install.generateCertificates(into: out)
         let volume = try SecretVolume(at: scratch.file("volume"))

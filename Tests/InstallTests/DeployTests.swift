@@ -55,7 +55,7 @@ struct DeployTests {
         let rendered = try await RenderedOverlay.render("dry-run")
         let broken = rendered.yaml.replacingOccurrences(of: "terminationGracePeriodSeconds: 30", with: "terminationGracePeriodSeconds: 30\n      terminationGraceSeconds: 30")
         #expect(broken != rendered.yaml)
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let file = try scratch.write("broken.yaml", broken)
         let result = try await Shell.run("python3", ["-m", "kubernetes_validate", "-k", "1.30.0", "--strict", file])
         #expect(result.status != 0, "\(result)")
@@ -69,7 +69,7 @@ struct DeployTests {
         let rendered = try await RenderedOverlay.render(overlay)
         let image = try #require(try rendered.container["image"] as? String)
         let user = try #require(try DockerfileTests.load().finalUser?.resolved)
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let catalog = try scratch.write("catalog.yaml", "images:\n  \"\(image)\": \"\(user)\"\n")
         let executable = try Install.requireExecutable()
         let json = try await Shell.run(executable, ["check", "--policy", "restricted", "--images", catalog, "--format", "json", rendered.file])
@@ -99,7 +99,7 @@ struct DeployTests {
         let withoutRunAsUser = rendered.yaml.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("runAsUser:") }.joined(separator: "\n")
         #expect(withoutRunAsUser != rendered.yaml)
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let manifest = try scratch.write("no-run-as-user.yaml", withoutRunAsUser)
         let executable = try Install.requireExecutable()
         for (value, expected) in [(user, Int32(0)), ("", 1), ("nonroot", 1)] {
@@ -150,7 +150,7 @@ struct DeployTests {
             }
         }
         #expect(paths == ["/validate", "/validate/enforce", "/validate/dry-run"], "\(paths)")
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         try await Install.generateCertificates(into: scratch.file("out"))
         let review = Install.root.appendingPathComponent("Examples/reviews/02-denied-image-runs-as-root.json").path
         try await ServeProcess.with(["--tls-cert-file", scratch.file("out/tls.crt"), "--tls-key-file", scratch.file("out/tls.key"),

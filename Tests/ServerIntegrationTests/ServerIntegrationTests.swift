@@ -67,8 +67,15 @@ extension ServerIntegrationTests {
                     #expect(JSONMember.response(inReview: exchange.bodyText) == expected, "\(source)")
                     #expect(exchange.bodyText == Examples.reviewBody(expected), "\(source)")
                 }
-                // One decision line per review, over the protocol used.
-                let decisions = server.logRecords.filter { $0["message"] as? String == "admission decision" }
+                // One decision line per review, over the protocol used. The line is written just after the
+                // response, so give the last one a moment to land.
+                var decisions: [[String: Any]] = []
+                let deadline = ContinuousClock.now + .seconds(3)
+                repeat {
+                    decisions = server.logRecords.filter { $0["message"] as? String == "admission decision" }
+                    if decisions.count >= replayed.count { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                } while ContinuousClock.now < deadline
                 #expect(decisions.count == replayed.count)
                 #expect(decisions.allSatisfy { $0["protocol"] as? String == (version == .http1 ? "http/1.1" : "h2") })
             }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// Enough of the Dockerfile syntax to check the instructions the tests care about: comments,

@@ -52,7 +52,7 @@ enum Install {
 /// certificates (the overlays include ../../../certs/out), so the work tree is never written to.
 struct RenderedOverlay: @unchecked Sendable {
     let overlay: String
-    let scratch: Scratch
+    let scratch: TemporaryDirectory
     let yaml: String
     let file: String
     let documents: [[String: Any]]
@@ -66,7 +66,7 @@ struct RenderedOverlay: @unchecked Sendable {
 
     /// A fresh rendering, in its own scratch folder.
     static func renderAnew(_ overlay: String) async throws -> RenderedOverlay {
-        let scratch = try Scratch("nonroot-install-\(overlay)")
+        let scratch = try TemporaryDirectory("nonroot-install-\(overlay)")
         try FileManager.default.copyItem(at: Install.deploy, to: scratch.url.appendingPathComponent("deploy"))
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("certs"), withIntermediateDirectories: true)
         try await Install.generateCertificates(into: scratch.file("certs/out"))
@@ -122,36 +122,12 @@ actor RenderCache {
         if let task = tasks[overlay] { return try await task.value }
         let task = Task { () throws -> RenderedOverlay in
             let rendered = try await RenderedOverlay.renderAnew(overlay)
-            ScratchCleanup.removeAtExit(rendered.scratch)
+            // The cache keeps `rendered` (and its directory) alive; remove the directory at exit.
+            ChildProcesses.removeAtExit(rendered.scratch.path)
             return rendered
         }
         tasks[overlay] = task
         return try await task.value
-    }
-}
-
-/// Keeps scratch folders alive until the process exits, then removes them.
-enum ScratchCleanup {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var kept: [Scratch] = []
-    nonisolated(unsafe) private static var installed = false
-
-    static func removeAtExit(_ scratch: Scratch) {
-        lock.lock()
-        defer { lock.unlock() }
-        kept.append(scratch)
-        if !installed {
-            installed = true
-            atexit {
-                ScratchCleanup.lock.lock()
-                let all = ScratchCleanup.kept
-                ScratchCleanup.kept = []
-                ScratchCleanup.lock.unlock()
-                if ProcessInfo.processInfo.environment["NONROOT_INSTALL_KEEP_TEMP"] == nil {
-                    for scratch in all { try? FileManager.default.removeItem(at: scratch.url) }
-                }
-            }
-        }
     }
 }
 
@@ -198,7 +174,7 @@ final class ServeProcess: @unchecked Sendable {
     let logFile: String
     let port: Int
     let metricsPort: Int
-    private let scratch: Scratch
+    private let scratch: TemporaryDirectory
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
@@ -206,7 +182,7 @@ final class ServeProcess: @unchecked Sendable {
 
     static func start(_ arguments: [String]) async throws -> ServeProcess {
         let executable = try Install.requireExecutable()
-        let scratch = try Scratch("nonroot-install-serve")
+        let scratch = try TemporaryDirectory("nonroot-install-serve")
         let logFile = scratch.file("stderr.log")
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         let process = Process()
@@ -239,7 +215,7 @@ final class ServeProcess: @unchecked Sendable {
         throw InstallTestError("serve did not log \"serving\" within 15 s")
     }
 
-    private init(process: Process, logFile: String, port: Int, metricsPort: Int, scratch: Scratch) {
+    private init(process: Process, logFile: String, port: Int, metricsPort: Int, scratch: TemporaryDirectory) {
         self.process = process
         self.logFile = logFile
         self.port = port

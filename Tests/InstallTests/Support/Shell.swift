@@ -47,7 +47,7 @@ enum Shell {
         guard let executable = which(command) else {
             throw InstallTestError("\(command) is not installed (scripts/test.sh installs what the tests need)")
         }
-        let scratch = try Scratch("nonroot-install-cmd")
+        let scratch = try TemporaryDirectory("nonroot-install-cmd")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -98,63 +98,5 @@ enum Shell {
         let result = try await run(command, arguments, in: directory, environment: environment, timeout: timeout)
         guard result.succeeded else { throw InstallTestError("command failed: \(result)") }
         return result.stdout
-    }
-}
-
-/// A scratch directory, removed when the object goes away (kept with NONROOT_INSTALL_KEEP_TEMP=1).
-final class Scratch: @unchecked Sendable {
-    let url: URL
-    var path: String { url.path }
-
-    init(_ label: String = "nonroot-install") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ contents: String) throws -> String {
-        let path = file(name)
-        try FileManager.default.createDirectory(
-            at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    deinit {
-        if ProcessInfo.processInfo.environment["NONROOT_INSTALL_KEEP_TEMP"] == nil {
-            try? FileManager.default.removeItem(at: url)
-        }
-    }
-}
-
-/// Children not yet reaped; killed at exit so that a failed test never leaves a server running.
-enum ChildProcesses {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var pids: Set<Int32> = []
-    nonisolated(unsafe) private static var installed = false
-
-    static func register(_ pid: Int32) {
-        lock.lock()
-        defer { lock.unlock() }
-        pids.insert(pid)
-        if !installed {
-            installed = true
-            atexit { ChildProcesses.killAll() }
-        }
-    }
-
-    static func unregister(_ pid: Int32) {
-        lock.lock()
-        defer { lock.unlock() }
-        pids.remove(pid)
-    }
-
-    static func killAll() {
-        lock.lock()
-        let all = pids
-        lock.unlock()
-        for pid in all { kill(pid, SIGKILL) }
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,88 +19,6 @@ struct CommandResult: Sendable, CustomStringConvertible {
 
     var description: String {
         "status \(status)\(exited ? "" : " (signal)")\(timedOut ? " (timed out)" : "") after \(elapsed)\n--- stdout ---\n\(stdout.prefix(4000))\n--- stderr ---\n\(stderr.prefix(4000))"
-    }
-}
-
-/// A scratch directory removed when the object goes away.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-    var path: String { url.path }
-
-    init(_ label: String = "nonroot-it") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ contents: String) throws -> String {
-        let path = file(name)
-        try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    @discardableResult
-    func write(_ name: String, bytes: Data) throws -> String {
-        let path = file(name)
-        try bytes.write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    deinit {
-        if ProcessInfo.processInfo.environment["NONROOT_IT_KEEP_TEMP"] == nil {
-            try? FileManager.default.removeItem(at: url)
-        }
-    }
-}
-
-/// Every child process this test process started and has not yet reaped; killed at exit so that a
-/// failed test never leaves a server or client running. Also removes process-wide scratch directories.
-enum ChildProcesses {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var pids: Set<Int32> = []
-    nonisolated(unsafe) private static var installed = false
-
-    static func register(_ pid: Int32?) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let pid { pids.insert(pid) }
-        if !installed {
-            installed = true
-            atexit {
-                ChildProcesses.killAll()
-            }
-        }
-    }
-
-    static func unregister(_ pid: Int32) {
-        lock.lock()
-        defer { lock.unlock() }
-        pids.remove(pid)
-    }
-
-    /// Directories removed when the test process exits (for process-wide fixtures that never deinit).
-    nonisolated(unsafe) private static var directories: [String] = []
-
-    static func removeAtExit(_ path: String) {
-        register(nil)
-        lock.lock()
-        directories.append(path)
-        lock.unlock()
-    }
-
-    static func killAll() {
-        lock.lock()
-        let all = pids
-        lock.unlock()
-        for pid in all { kill(pid, SIGKILL) }
-        lock.lock()
-        let scratch = directories
-        lock.unlock()
-        if ProcessInfo.processInfo.environment["NONROOT_IT_KEEP_TEMP"] == nil {
-            for path in scratch { try? FileManager.default.removeItem(atPath: path) }
-        }
     }
 }
 
@@ -188,8 +107,8 @@ final class RunningCommand: @unchecked Sendable {
         scratch = try TemporaryDirectory("nonroot-cmd")
         stdoutPath = scratch.file("stdout")
         stderrPath = scratch.file("stderr")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try RunningCommand.resolve(executable))
         process.arguments = arguments
         if let environment { process.environment = environment }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// A throwaway PKI made with the `openssl` command, all EC P-256:
