@@ -75,6 +75,21 @@ public struct AdmissionDecider: Sendable {
         return prepared
     }
 
+    /// Decodes review bytes and decides them when the image USERs are at hand (a catalog): the whole
+    /// path the server and `replay` share. Both kinds of bad input come back as one error type.
+    public func decide(
+        bytes: [UInt8], limits: JSONLimits = .init(), mode: EnforcementMode? = nil, images: ImageUserResolver
+    ) throws(AdmissionDecodingError) -> Decision {
+        let review = try AdmissionReviewRequest.decode(bytes, limits: limits)
+        let prepared: PreparedReview
+        do {
+            prepared = try prepare(review)
+        } catch {
+            throw .invalidReview(error)
+        }
+        return decide(prepared, mode: mode, images: images)
+    }
+
     /// Decides a prepared review, given what is known about its images.
     public func decide(_ prepared: PreparedReview, mode: EnforcementMode? = nil, images: ImageUserResolver) -> Decision {
         let mode = mode ?? configuration.mode

@@ -29,14 +29,7 @@ struct ReviewRunner {
                 rows.append(.failed(source: error.source, reason: error.reason))
             case .document(let document):
                 do throws(AdmissionDecodingError) {
-                    let review = try AdmissionReviewRequest.decode(document.bytes)
-                    let prepared: PreparedReview
-                    do throws(ModelDecodingError) {
-                        prepared = try decider.prepare(review)
-                    } catch {
-                        throw AdmissionDecodingError.invalidReview(error)
-                    }
-                    let decision = decider.decide(prepared) { catalog.lookup($0) }
+                    let decision = try decider.decide(bytes: document.bytes) { catalog.lookup($0) }
                     rows.append(.decided(source: document.source, decision: decision))
                     if format == .json { Console.output(jsonLine(source: document.source, decision: decision)) }
                 } catch {

@@ -1,5 +1,6 @@
 import AdmissionModel
 import Metrics
+import NIOCore
 public import Prometheus
 import Synchronization
 
@@ -79,7 +80,7 @@ public final class ServerMetrics: Sendable {
             return counter
         }
         counter.increment()
-        requestDuration.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        requestDuration.recordNanoseconds(TimeAmount(duration).nanoseconds)
     }
 
     /// One request refused before a decision: 400, 404, 405, 408, 413, 415.

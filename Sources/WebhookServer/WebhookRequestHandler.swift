@@ -24,8 +24,6 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         var mode: EnforcementMode?
         var body: ByteBuffer
         var started: ContinuousClock.Instant
-        /// The apiserver's `?timeout=`: the answer must arrive before it.
-        var deadline: ContinuousClock.Instant?
     }
 
     private let shared: WebhookContext
@@ -73,7 +71,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let (path, query) = WebhookRequestHandler.split(head.uri)
+        let path = WebhookRequestHandler.path(of: head.uri)
         let mode: EnforcementMode?
         switch path {
         case "/validate": mode = nil
@@ -92,14 +90,13 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             fail(HTTPErrorResponse(status: .unsupportedMediaType, message: "content type \"\(contentType)\" is not supported; send application/json"), head: head, context: context)
             return
         }
-        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > shared.limits.maximumBodyBytes {
+        let length = head.headers.first(name: "content-length").flatMap { Int($0) }
+        if let length, length > shared.limits.maximumBodyBytes {
             fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.limits.maximumBodyBytes) bytes"), head: head, context: context)
             return
         }
-        let started = ContinuousClock.now
-        let deadline = query.flatMap(WebhookRequestHandler.timeoutParameter).map { started + $0 }
-        let capacity = min(head.headers.first(name: "content-length").flatMap { Int($0) } ?? 16_384, shared.limits.maximumBodyBytes)
-        state = .receiving(Request(head: head, mode: mode, body: context.channel.allocator.buffer(capacity: capacity), started: started, deadline: deadline))
+        let capacity = min(length ?? 16_384, shared.limits.maximumBodyBytes)
+        state = .receiving(Request(head: head, mode: mode, body: context.channel.allocator.buffer(capacity: capacity), started: .now))
         // A client that sends its body too slowly is cut off.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -118,26 +115,24 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         let bytes = Array(request.body.readableBytesView)
         let decision: Decision
         do {
-            let review = try AdmissionReviewRequest.decode(bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes))
-            let prepared: PreparedReview
-            do {
-                prepared = try shared.decider.prepare(review)
-            } catch {
-                throw AdmissionDecodingError.invalidReview(error)
-            }
-            // Lookups come from the catalog, in memory: the answer is ready long before any `?timeout=`.
-            decision = shared.decider.decide(prepared, mode: request.mode) { shared.catalog.lookup($0) }
+            // Lookups come from the in-memory catalog: the answer is ready in microseconds, long before
+            // the apiserver's `?timeout=`, so there is no deadline to enforce yet.
+            decision = try shared.decider.decide(
+                bytes: bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes), mode: request.mode
+            ) { shared.catalog.lookup($0) }
         } catch {
             fail(.badRequest("\(error)"), head: request.head, context: context, keepAlive: true)
             return
         }
-        let body = decision.reviewJSON
+        // Encode the response once: the record takes it as is, the answer wraps it.
+        let responseJSON = decision.responseJSON
+        let body = AdmissionResponse.review(apiVersion: decision.apiVersion, responseJSON: responseJSON)
         // Count, record and log before answering: once a client has its answer, it is observable.
         let elapsed = ContinuousClock.now - request.started
         shared.metrics?.recordReview(
             decision: decision.outcome.metricLabel, mode: decision.mode.rawValue,
             kind: decision.kind, operation: decision.operation, duration: elapsed)
-        shared.recorder?.record(body: bytes, responseJSON: decision.responseJSON, uid: decision.response.uid)
+        shared.recorder?.record(body: bytes, responseJSON: responseJSON, uid: decision.response.uid)
         logDecision(decision, elapsed: elapsed, path: request.head.uri)
         write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive, context: context)
     }
@@ -151,7 +146,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             "user": "\(decision.username)",
             "decision": "\(decision.outcome.rawValue)",
             "mode": "\(decision.mode.rawValue)",
-            "latencyMicroseconds": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
+            "latencyMicroseconds": "\(TimeAmount(elapsed).nanoseconds / 1000)",
             "protocol": "\(isHTTP2 ? "h2" : "http/1.1")",
         ]
         if !decision.sentences.isEmpty { metadata["reasons"] = .array(decision.sentences.map { .string($0) }) }
@@ -226,9 +221,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
 
     // MARK: - Parsing helpers
 
-    static func split(_ uri: String) -> (path: String, query: String?) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
-        return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+    /// The path of a request URI, without its query.
+    static func path(of uri: String) -> String {
+        uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
     }
 
     /// `application/json`, with or without parameters such as `charset=utf-8`.
@@ -236,14 +231,6 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let trimmed = mediaType.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
         return String(trimmed).lowercased() == "application/json"
-    }
-
-    /// The `timeout` query parameter, a Go duration such as `10s`, `1m30s` or `500ms`.
-    static func timeoutParameter(_ query: String) -> Duration? {
-        for pair in query.split(separator: "&") where pair.hasPrefix("timeout=") {
-            return GoDuration.parse(String(pair.dropFirst("timeout=".count)))
-        }
-        return nil
     }
 }
 
