@@ -20,16 +20,30 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The wire model: JSON reader and writer, AdmissionReview, the Pod and workload subset. No I/O.
         .target(name: "AdmissionModel"),
         // The kubelet's and Pod Security's rules as pure functions, one rule per file.
         .target(name: "NonRootPolicy", dependencies: ["AdmissionModel"]),
-        // Image references, the image catalog and, later, the registry client and cache.
+        // Image references and the image catalog: what is known about images without a network.
         .target(name: "ImageResolution", dependencies: [
             "AdmissionModel", "NonRootPolicy",
             .product(name: "Yams", package: "Yams"),
+        ]),
+        // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
+        .target(name: "ImageRegistry", dependencies: [
+            "AdmissionModel", "NonRootPolicy", "ImageResolution",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The decision pipeline shared by the server and the command line: bytes in, response out.
         .target(name: "AdmissionCore", dependencies: ["AdmissionModel", "NonRootPolicy", "ImageResolution"]),
@@ -40,7 +54,7 @@ let package = Package(
         ]),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore",
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -55,13 +69,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore", "ReviewInput", "WebhookServer",
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AdmissionModelTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "TestSupport"]),
         .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
+        .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),

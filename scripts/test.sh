@@ -23,6 +23,25 @@ if ! python3 -c 'import kubernetes_validate, yaml' 2>/dev/null; then
 fi
 command -v kubectl >/dev/null || echo "warning: kubectl is not installed; the install tests need kubectl kustomize" >&2
 
+# The registry tests talk to real registries: scripts/registry-fixture.sh runs Debian's docker-registry
+# (plain, TLS, basic auth, bearer tokens, redirects) and a fault proxy on 127.0.0.1, installing the
+# packages when missing (root). With CI=true the tests fail, never skip, when it is not running.
+# A fixture someone already started (REGFIX_DIR set and running) is used as is.
+started_fixture=0
+if [ -z "${REGFIX_DIR:-}" ] || ! bash scripts/registry-fixture.sh status >/dev/null 2>&1; then
+    export REGFIX_DIR="${TMPDIR:-/tmp}/nonroot-registry-fixture-test.$$"
+    export REGFIX_PORT_BASE="${REGFIX_PORT_BASE:-5200}"
+    if bash scripts/registry-fixture.sh start >"${TMPDIR:-/tmp}/registry-fixture-start.$$.log" 2>&1; then
+        started_fixture=1
+    else
+        echo "warning: the registry fixture did not start; its log:" >&2
+        tail -n 30 "${TMPDIR:-/tmp}/registry-fixture-start.$$.log" >&2 || true
+        [ "${CI:-}" = "true" ] && { echo "error: CI=true needs the registry fixture" >&2; exit 1; }
+    fi
+fi
+cleanup() { if [ "$started_fixture" = 1 ]; then bash scripts/registry-fixture.sh stop >/dev/null 2>&1 || true; rm -rf "$REGFIX_DIR"; fi; }
+trap cleanup EXIT
+
 # The end-to-end tests run the real executable, so build it first.
 swift build --product nonroot-admission
 swift test 2>&1 | tee .build/test-output.txt

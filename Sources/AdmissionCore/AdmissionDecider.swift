@@ -80,14 +80,17 @@ public struct AdmissionDecider: Sendable {
     public func decide(
         bytes: [UInt8], limits: JSONLimits = .init(), mode: EnforcementMode? = nil, images: ImageUserResolver
     ) throws(AdmissionDecodingError) -> Decision {
+        decide(try prepare(bytes: bytes, limits: limits), mode: mode, images: images)
+    }
+
+    /// Decodes review bytes and prepares them; both kinds of bad input come back as one error type.
+    public func prepare(bytes: [UInt8], limits: JSONLimits = .init()) throws(AdmissionDecodingError) -> PreparedReview {
         let review = try AdmissionReviewRequest.decode(bytes, limits: limits)
-        let prepared: PreparedReview
         do {
-            prepared = try prepare(review)
+            return try prepare(review)
         } catch {
             throw .invalidReview(error)
         }
-        return decide(prepared, mode: mode, images: images)
     }
 
     /// Decides a prepared review, given what is known about its images.

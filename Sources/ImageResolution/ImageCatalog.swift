@@ -7,6 +7,9 @@ import Yams
 ///       nginx:1.27: ""
 ///       mcr.microsoft.com/dotnet/samples:aspnetapp: app
 ///       ghcr.io/acme/api@sha256:<hex>: "64198"
+///       ghcr.io/acme/multi:1.0@sha256:<hex>:   # one USER per platform, as `replay --write-images` writes
+///         linux/amd64: "1000"
+///         linux/arm64/v8: "0"
 ///
 /// Keys are normalised like pod images. A pod image pinned by digest also matches a key with the
 /// same repository and digest, and a tagged pod image matches a key with the same repository and
@@ -39,7 +42,15 @@ public struct ImageCatalog: Sendable {
 
     /// Adds or replaces the entry for `reference`.
     public mutating func add(_ reference: ImageReference, text: String? = nil, user: ImageUser) {
-        let user = ImageUserLookup.found(user)
+        add(reference, text: text, lookup: .found(user))
+    }
+
+    /// Adds or replaces the entry for `reference` with one USER per platform.
+    public mutating func add(_ reference: ImageReference, text: String? = nil, variants: [ImageUserVariant]) {
+        add(reference, text: text, lookup: .found(variants))
+    }
+
+    private mutating func add(_ reference: ImageReference, text: String?, lookup user: ImageUserLookup) {
         count += 1
         byReference[reference.description] = user
         if let digest = reference.digest { byDigest[reference.name + "@" + digest] = user }
@@ -90,21 +101,36 @@ public struct ImageCatalog: Sendable {
             guard case .scalar(let keyScalar) = key else {
                 throw ImageCatalogError(source: source, line: key.mark.map { $0.line }, reason: "an image reference key must be a string")
             }
-            guard case .scalar(let valueScalar) = value else {
-                throw ImageCatalogError(source: source, line: value.mark.map { $0.line }, reason: "the USER of \(goQuote(keyScalar.string)) must be a string")
-            }
-            // A plain `null` or `~` means no USER, as "" does.
-            let user = valueScalar.style == .plain && ["null", "~", "Null", "NULL"].contains(valueScalar.string) ? "" : valueScalar.string
             let reference: ImageReference
             do {
                 reference = try ImageReference(parsing: keyScalar.string)
             } catch {
                 throw ImageCatalogError(source: source, line: key.mark.map { $0.line }, reason: "key \(goQuote(keyScalar.string)): \(error.reason)")
             }
-            catalog.add(reference, text: keyScalar.string, user: ImageUser(configUser: user))
+            switch value {
+            case .scalar(let valueScalar):
+                catalog.add(reference, text: keyScalar.string, user: ImageUser(configUser: userText(valueScalar)))
+            case .mapping(let platforms) where !platforms.isEmpty:
+                var variants: [ImageUserVariant] = []
+                for (platformKey, platformValue) in platforms {
+                    let parts = platformKey.scalar?.string.lowercased().split(separator: "/", omittingEmptySubsequences: false) ?? []
+                    guard case .scalar(let user) = platformValue, (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+                        throw ImageCatalogError(source: source, line: platformKey.mark.map { $0.line }, reason: "the USERs of \(goQuote(keyScalar.string)) must map os/arch[/variant] to strings")
+                    }
+                    variants.append(ImageUserVariant(user: ImageUser(configUser: userText(user)), platform: parts.joined(separator: "/")))
+                }
+                catalog.add(reference, text: keyScalar.string, variants: variants)
+            default:
+                throw ImageCatalogError(source: source, line: value.mark.map { $0.line }, reason: "the USER of \(goQuote(keyScalar.string)) must be a string, or a mapping of platforms to strings")
+            }
         }
         return catalog
     }
+}
+
+/// A plain `null` or `~` means no USER, as "" does.
+private func userText(_ scalar: Node.Scalar) -> String {
+    scalar.style == .plain && ["null", "~", "Null", "NULL"].contains(scalar.string) ? "" : scalar.string
 }
 
 /// A catalog file that cannot be used, and where.

@@ -14,7 +14,7 @@ struct NonRootAdmission: AsyncParsableCommand {
             kubelet's rules to the image's USER before the pod is created.
             """,
         version: version,
-        subcommands: [Replay.self, Check.self, Serve.self]
+        subcommands: [Replay.self, Check.self, Serve.self, Images.self]
     )
 
     static func main() async {
@@ -32,8 +32,12 @@ enum EnvironmentOptions {
         "tls-cert-file", "tls-key-file", "client-ca-file", "listen", "metrics-listen", "images", "policy", "mode",
         "unresolved", "record-dir", "record-max-files", "record-max-bytes", "max-body-bytes", "max-buffered-bytes", "max-connections",
         "idle-timeout", "request-timeout", "cert-refresh-interval", "shutdown-delay", "shutdown-grace-period",
-        "threads", "log-level",
+        "threads", "log-level", "platform", "registry-auth-file", "registry-allow-insecure", "registry-allowlist",
+        "registry-ca-file", "registry-timeout", "registry-cache-size", "registry-tag-ttl", "registry-failure-ttl",
     ]
+
+    /// The flags of `serve`, set by a variable of `true` or `1`.
+    static let serveFlags = ["registry", "registry-allow-private"]
 
     /// Appends `--option value` for each variable whose option is not on the command line.
     static func apply(to arguments: [String], environment: [String: String]) -> [String] {
@@ -45,6 +49,13 @@ enum EnvironmentOptions {
             let variable = prefix + String(option.uppercased().map { $0 == "-" ? "_" : $0 })
             if !present, let value = environment[variable], !value.isEmpty {
                 result += [flag, value]
+            }
+        }
+        for option in serveFlags {
+            let flag = "--" + option
+            let variable = prefix + String(option.uppercased().map { $0 == "-" ? "_" : $0 })
+            if !arguments.contains(flag), let value = environment[variable], ["true", "1"].contains(value.lowercased()) {
+                result.append(flag)
             }
         }
         return result

@@ -1,8 +1,11 @@
 import AdmissionCore
+import AdmissionModel
 import ArgumentParser
+import FoundationEssentials
+import ImageRegistry
 import ReviewInput
 
-struct Replay: ParsableCommand {
+struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decide recorded AdmissionReviews offline, exactly as the webhook would.",
         discussion: """
@@ -15,21 +18,46 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var decision: DecisionOptions
 
+    @OptionGroup(title: "Registry lookups") var registry: RegistryOptions
+
+    @Option(name: .long, help: ArgumentHelp("With --registry: write every USER resolved to this catalog file, pinned by digest, for later offline replays.", valueName: "file"))
+    var writeImages: String?
+
     @Option(name: .long, help: "Output: text (a table), json (one line per review) or junit (JUnit XML).")
     var format: OutputFormat = .text
 
     @Argument(help: ArgumentHelp("Files or directories to read.", valueName: "path"))
     var paths: [String]
 
-    func run() throws {
+    func validate() throws {
+        if writeImages != nil && !registry.registry { throw ValidationError("--write-images needs --registry") }
+    }
+
+    func run() async throws {
         let catalog = try decision.loadCatalog()
+        let configuration = try registry.configuration()
+        let resolver = try RegistryOptions.resolver(configuration)
         let items = InputReader.read(paths: paths, as: .reviews)
-        let status = ReviewRunner(configuration: decision.configuration, catalog: catalog, format: format, suiteName: "nonroot-admission replay").run(items)
+        let runner = ReviewRunner(
+            configuration: decision.configuration, images: ImageResolver(catalog: catalog, registry: resolver),
+            lookupTimeout: registry.registryTimeout.duration, format: format, suiteName: "nonroot-admission replay")
+        let (status, resolved) = await runner.run(items)
+        await resolver?.shutdown()
+        if let writeImages {
+            let text = CatalogWriter.render(resolved.values.sorted { $0.reference.description < $1.reference.description })
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: writeImages))
+            } catch {
+                Console.error("error: \(writeImages): cannot write the image catalog: \(error)")
+                throw ExitCode(2)
+            }
+            Console.error("note: wrote \(resolved.count) \(resolved.count == 1 ? "image" : "images") to \(writeImages)")
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }
 
-struct Check: ParsableCommand {
+struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check Kubernetes manifests before they are applied, as if each object were created.",
         discussion: """
@@ -42,16 +70,54 @@ struct Check: ParsableCommand {
 
     @OptionGroup var decision: DecisionOptions
 
+    @OptionGroup(title: "Registry lookups") var registry: RegistryOptions
+
     @Option(name: .long, help: "Output: text (a table), json (one line per object) or junit (JUnit XML).")
     var format: OutputFormat = .text
 
     @Argument(help: ArgumentHelp("Manifest files or directories.", valueName: "file"))
     var files: [String]
 
-    func run() throws {
+    func run() async throws {
         let catalog = try decision.loadCatalog()
+        let resolver = try RegistryOptions.resolver(try registry.configuration())
         let items = InputReader.read(paths: files, as: .manifests)
-        let status = ReviewRunner(configuration: decision.configuration, catalog: catalog, format: format, suiteName: "nonroot-admission check").run(items)
+        let runner = ReviewRunner(
+            configuration: decision.configuration, images: ImageResolver(catalog: catalog, registry: resolver),
+            lookupTimeout: registry.registryTimeout.duration, format: format, suiteName: "nonroot-admission check")
+        let (status, _) = await runner.run(items)
+        await resolver?.shutdown()
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Writes registry answers as an image catalog: keys pinned by digest (and keeping the tag, so
+/// tagged pod images match), one USER or one USER per platform of an index.
+enum CatalogWriter {
+    static func render(_ images: [ResolvedImage]) -> String {
+        var out = "# Written by nonroot-admission replay --write-images: each image's config USER as its registry\n"
+        out += "# served it, pinned by digest. Use it with --images for offline replays.\n"
+        out += images.isEmpty ? "images: {}\n" : "images:\n"
+        for image in images {
+            var key = image.reference.name
+            if let tag = image.reference.tag { key += ":" + tag }
+            key += "@" + image.digest
+            if image.isIndex {
+                out += "  \(quoted(key)):\n"
+                for variant in image.variants {
+                    out += "    \(quoted(variant.platform?.description ?? "unknown")): \(quoted(variant.user ?? ""))\n"
+                }
+            } else {
+                out += "  \(quoted(key)): \(quoted(image.variants.first?.user ?? ""))\n"
+            }
+        }
+        return out
+    }
+
+    /// A YAML double-quoted scalar; JSON string syntax is a subset of it.
+    static func quoted(_ text: String) -> String {
+        var writer = JSONWriter(capacity: text.utf8.count + 2)
+        writer.string(text)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import AdmissionCore
 import AdmissionModel
+import ImageRegistry
 import ImageResolution
 import NonRootPolicy
 import ReviewInput
@@ -7,7 +8,9 @@ import ReviewInput
 /// Decides every input of `replay` or `check` and prints the results.
 struct ReviewRunner {
     var configuration: DecisionConfiguration
-    var catalog: ImageCatalog
+    var images: ImageResolver
+    /// The longest one image lookup may take.
+    var lookupTimeout: Duration = .seconds(3)
     var format: OutputFormat
     var suiteName: String
 
@@ -16,10 +19,12 @@ struct ReviewRunner {
         case failed(source: String, reason: String)
     }
 
-    /// Returns the exit status: 2 if any input failed, else 1 if any review was denied, else 0.
-    func run(_ items: [InputItem]) -> Int32 {
+    /// Returns the exit status (2 if any input failed, else 1 if any review was denied, else 0) and
+    /// what the registry answered, by reference.
+    func run(_ items: [InputItem]) async -> (status: Int32, resolved: [String: ResolvedImage]) {
         let decider = AdmissionDecider(configuration: configuration)
         var rows: [Row] = []
+        var resolved: [String: ResolvedImage] = [:]
         for item in items {
             switch item {
             case .note(let note):
@@ -28,14 +33,36 @@ struct ReviewRunner {
                 Console.error("error: \(error)")
                 rows.append(.failed(source: error.source, reason: error.reason))
             case .document(let document):
+                let prepared: PreparedReview
                 do throws(AdmissionDecodingError) {
-                    let decision = try decider.decide(bytes: document.bytes) { catalog.lookup($0) }
-                    rows.append(.decided(source: document.source, decision: decision))
-                    if format == .json { Console.output(jsonLine(source: document.source, decision: decision)) }
+                    prepared = try decider.prepare(bytes: document.bytes)
                 } catch {
                     Console.error("error: \(document.source): \(error)")
                     rows.append(.failed(source: document.source, reason: error.description))
+                    continue
                 }
+                var found: [String: ImageUserLookup] = [:]
+                if let offline = images.resolveOffline(prepared.imagesNeeded) {
+                    found = offline
+                } else if let registry = images.registry {
+                    for image in prepared.imagesNeeded {
+                        let catalogEntry = images.catalog.lookup(image)
+                        if case .found = catalogEntry {
+                            found[image] = catalogEntry
+                            continue
+                        }
+                        switch await registry.resolve(image, deadline: .now + lookupTimeout) {
+                        case .success(let answer):
+                            resolved[answer.reference.description] = answer
+                            found[image] = answer.lookup
+                        case .failure(let error):
+                            found[image] = .unresolved(reason: error.description)
+                        }
+                    }
+                }
+                let decision = decider.decide(prepared) { found[$0] ?? .unresolved(reason: "not looked up") }
+                rows.append(.decided(source: document.source, decision: decision))
+                if format == .json { Console.output(jsonLine(source: document.source, decision: decision)) }
             }
         }
         switch format {
@@ -43,9 +70,9 @@ struct ReviewRunner {
         case .text: Console.output(TextReport(rows: rows).render())
         case .junit: Console.output(JUnitReport(name: suiteName, rows: rows).render())
         }
-        if rows.contains(where: { if case .failed = $0 { true } else { false } }) { return 2 }
-        if rows.contains(where: { if case .decided(_, let d) = $0 { d.outcome == .denied } else { false } }) { return 1 }
-        return 0
+        if rows.contains(where: { if case .failed = $0 { true } else { false } }) { return (2, resolved) }
+        if rows.contains(where: { if case .decided(_, let d) = $0 { d.outcome == .denied } else { false } }) { return (1, resolved) }
+        return (0, resolved)
     }
 
     func jsonLine(source: String, decision: Decision) -> String {

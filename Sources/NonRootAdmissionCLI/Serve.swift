@@ -1,5 +1,6 @@
 import AdmissionCore
 import ArgumentParser
+import ImageRegistry
 import Logging
 import NonRootPolicy
 import WebhookServer
@@ -31,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     var metricsListen: String = "0.0.0.0:8080"
 
     @OptionGroup var decision: DecisionOptions
+
+    @OptionGroup(title: "Registry lookups") var registry: RegistryOptions
 
     @Option(name: .long, help: ArgumentHelp("Record each review with its response here, as JSON files replay reads.", valueName: "dir"))
     var recordDir: String?
@@ -78,6 +81,9 @@ struct Serve: AsyncParsableCommand {
         guard maxBodyBytes > 0, maxBufferedBytes >= maxBodyBytes, maxConnections > 0, recordMaxFiles > 0, recordMaxBytes > 0 else {
             throw ValidationError("limits must be positive, and --max-buffered-bytes at least --max-body-bytes")
         }
+        guard !registry.registry || registry.registryTimeout.duration < requestTimeout.duration else {
+            throw ValidationError("--registry-timeout must be shorter than --request-timeout")
+        }
     }
 
     func run() async throws {
@@ -95,6 +101,7 @@ struct Serve: AsyncParsableCommand {
             certificateRefreshInterval: certRefreshInterval.duration,
             decision: decision.configuration,
             catalog: catalog,
+            registry: try registry.configuration(),
             limits: ServerLimits(
                 maximumBodyBytes: maxBodyBytes, maximumBufferedBytes: maxBufferedBytes, maximumConnections: maxConnections,
                 idleTimeout: idleTimeout.duration, requestTimeout: requestTimeout.duration),
@@ -107,6 +114,9 @@ struct Serve: AsyncParsableCommand {
         do {
             try await WebhookServer.run(configuration, version: NonRootAdmission.version, logger: logger)
         } catch let error as TLSSetupError {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        } catch let error as RegistrySetupError {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }

@@ -82,4 +82,25 @@ public struct ImageUserVariant: Sendable, Hashable {
         self.user = user
         self.platform = platform
     }
+
+    /// Whether a node of this OS would run this variant: any when the platform is unknown.
+    func runs(onWindows windows: Bool) -> Bool {
+        guard let platform else { return true }
+        return platform.hasPrefix("windows/") == windows
+    }
+}
+
+extension [ImageUserVariant] {
+    /// The variants a node of the pod's OS could run, or why there are none.
+    func runnable(onWindows windows: Bool) -> Result<[ImageUserVariant], UnresolvedReason> {
+        let runnable = filter { $0.runs(onWindows: windows) }
+        if runnable.isEmpty && !isEmpty {
+            return .failure(UnresolvedReason(text: "the image has no \(windows ? "windows" : "linux") platform (it has \(compactMap(\.platform).joined(separator: ", ")))"))
+        }
+        return .success(runnable)
+    }
+}
+
+struct UnresolvedReason: Error {
+    var text: String
 }

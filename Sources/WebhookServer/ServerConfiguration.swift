@@ -1,4 +1,5 @@
 public import AdmissionCore
+public import ImageRegistry
 public import ImageResolution
 
 /// A `HOST:PORT` to listen on.
@@ -75,6 +76,8 @@ public struct ServerConfiguration: Sendable {
     public var certificateRefreshInterval: Duration
     public var decision: DecisionConfiguration
     public var catalog: ImageCatalog
+    /// Registry lookups for images not in the catalog, or nil for the catalog alone.
+    public var registry: RegistryConfiguration?
     public var limits: ServerLimits
     /// Where to record reviews and responses, or nil.
     public var recordDirectory: String?
@@ -94,6 +97,7 @@ public struct ServerConfiguration: Sendable {
         certificateRefreshInterval: Duration = .seconds(10),
         decision: DecisionConfiguration = .init(),
         catalog: ImageCatalog = .init(),
+        registry: RegistryConfiguration? = nil,
         limits: ServerLimits = .init(),
         recordDirectory: String? = nil,
         recordMaximumFiles: Int = 1000,
@@ -108,6 +112,7 @@ public struct ServerConfiguration: Sendable {
         self.certificateRefreshInterval = certificateRefreshInterval
         self.decision = decision
         self.catalog = catalog
+        self.registry = registry
         self.limits = limits
         self.recordDirectory = recordDirectory
         self.recordMaximumFiles = recordMaximumFiles

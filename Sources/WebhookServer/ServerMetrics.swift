@@ -1,4 +1,5 @@
 import AdmissionModel
+import ImageRegistry
 import Metrics
 import NIOCore
 public import Prometheus
@@ -35,6 +36,7 @@ public final class ServerMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[requestDurationName] = durationBuckets
+        factory.durationHistogramBuckets[RegistryMetrics.lookupDurationName] = durationBuckets
         MetricsSystem.bootstrap(factory)
         return ServerMetrics(registry: registry, version: version)
     }

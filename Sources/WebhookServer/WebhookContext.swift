@@ -1,4 +1,5 @@
 import AdmissionCore
+import ImageRegistry
 import ImageResolution
 import Logging
 import Synchronization
@@ -6,7 +7,8 @@ import Synchronization
 /// What every connection's handlers share: the decider, the catalog, limits, metrics, logs and records.
 final class WebhookContext: Sendable {
     let decider: AdmissionDecider
-    let catalog: ImageCatalog
+    let images: ImageResolver
+    let registryTimeout: Duration
     let limits: ServerLimits
     let metrics: ServerMetrics?
     let logger: Logger
@@ -14,9 +16,10 @@ final class WebhookContext: Sendable {
     let readiness: Readiness
     let bodyBudget: ByteBudget
 
-    init(decider: AdmissionDecider, catalog: ImageCatalog, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?, readiness: Readiness) {
+    init(decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?, readiness: Readiness) {
         self.decider = decider
-        self.catalog = catalog
+        self.images = images
+        self.registryTimeout = images.registry?.configuration.timeout ?? .seconds(3)
         self.limits = limits
         self.metrics = metrics
         self.logger = logger

@@ -1,5 +1,6 @@
 import AdmissionCore
 import AdmissionModel
+import NonRootPolicy
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -7,7 +8,8 @@ import NIOHTTP1
 /// Answers AdmissionReviews on `POST /validate`, `/validate/enforce` and `/validate/dry-run`.
 ///
 /// One instance per HTTP/1.1 connection, or per HTTP/2 stream behind `HTTP2FramePayloadToHTTP1ServerCodec`.
-/// The decision runs on the event loop: it is pure and takes microseconds.
+/// The decision runs on the event loop: it is pure and takes microseconds. Registry lookups, when
+/// an image is not in the catalog, run in a task and the answer comes back to the loop.
 final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -113,17 +115,35 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func answer(_ request: Request, context: ChannelHandlerContext) {
         let bytes = Array(request.body.readableBytesView)
-        let decision: Decision
+        let prepared: PreparedReview
         do {
-            // Lookups come from the in-memory catalog: the answer is ready in microseconds, long before
-            // the apiserver's `?timeout=`, so there is no deadline to enforce yet.
-            decision = try shared.decider.decide(
-                bytes: bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes), mode: request.mode
-            ) { shared.catalog.lookup($0) }
+            prepared = try shared.decider.prepare(bytes: bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes))
         } catch {
             fail(.badRequest("\(error)"), head: request.head, context: context, keepAlive: true)
             return
         }
+        // Catalog answers (and reviews that need no image) are decided here, in microseconds.
+        if let found = shared.images.resolveOffline(prepared.imagesNeeded) {
+            respond(prepared, request: request, bytes: bytes, images: found, context: context)
+            return
+        }
+        // Registry lookups run off the event loop, under the apiserver's deadline; the answer is
+        // written back on the loop. HTTP/1.1 pipelining holds later requests until then.
+        let deadline = WebhookRequestHandler.lookupDeadline(uri: request.head.uri, started: request.started, cap: shared.registryTimeout)
+        let images = shared.images
+        let needed = prepared.imagesNeeded
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+        Task {
+            let found = await images.resolve(needed, deadline: deadline)
+            eventLoop.execute {
+                bound.value.handler.respond(prepared, request: request, bytes: bytes, images: found, context: bound.value.context)
+            }
+        }
+    }
+
+    private func respond(_ prepared: PreparedReview, request: Request, bytes: [UInt8], images: [String: ImageUserLookup], context: ChannelHandlerContext) {
+        let decision = shared.decider.decide(prepared, mode: request.mode) { images[$0] ?? .unresolved(reason: "not looked up") }
         // Encode the response once: the record takes it as is, the answer wraps it.
         let responseJSON = decision.responseJSON
         let body = AdmissionResponse.review(apiVersion: decision.apiVersion, responseJSON: responseJSON)
@@ -135,6 +155,20 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         shared.recorder?.record(body: bytes, responseJSON: responseJSON, uid: decision.response.uid)
         logDecision(decision, elapsed: elapsed, path: request.head.uri)
         write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive, context: context)
+    }
+
+    /// When registry lookups must be over: the apiserver's `?timeout=` less a margin for the answer
+    /// to travel back (half of it, at most 500ms), and never later than `--registry-timeout`.
+    static func lookupDeadline(uri: String, started: ContinuousClock.Instant, cap: Duration) -> ContinuousClock.Instant {
+        var budget = cap
+        if let query = uri.firstIndex(of: "?") {
+            for pair in uri[uri.index(after: query)...].split(separator: "&") where pair.hasPrefix("timeout=") {
+                if let timeout = GoDuration.parse(String(pair.dropFirst(8))), timeout > .zero {
+                    budget = min(budget, timeout - min(timeout / 2, .milliseconds(500)))
+                }
+            }
+        }
+        return started + budget
     }
 
     private func logDecision(_ decision: Decision, elapsed: Duration, path: String) {

@@ -1,4 +1,5 @@
 import AdmissionCore
+import ImageRegistry
 public import Logging
 import NIOCertificateReloading
 import NIOCore
@@ -21,8 +22,12 @@ public enum WebhookServer {
             try ReviewRecorder(directory: directory, limits: RecorderLimits(maximumFiles: configuration.recordMaximumFiles, maximumBytes: configuration.recordMaximumBytes), logger: logger)
         }
         let readiness = Readiness()
+        // After the metrics bootstrap, so the registry's metrics are registered.
+        let registry = try configuration.registry.map { registryConfiguration throws(RegistrySetupError) in
+            try RegistryResolver(configuration: registryConfiguration)
+        }
         let context = WebhookContext(
-            decider: AdmissionDecider(configuration: configuration.decision), catalog: configuration.catalog,
+            decider: AdmissionDecider(configuration: configuration.decision), images: ImageResolver(catalog: configuration.catalog, registry: registry),
             limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness)
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -37,9 +42,11 @@ public enum WebhookServer {
         do {
             try await serviceGroup.run()
         } catch {
+            await registry?.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
+        await registry?.shutdown()
         try await group.shutdownGracefully()
         logger.notice("stopped")
     }
@@ -73,6 +80,7 @@ struct ListenerService: Service, CustomStringConvertible {
             "metricsListen": "\(operations.localAddress.map { "\($0)" } ?? "\(configuration.metricsListen)")",
             "policy": "\(configuration.decision.policy.rawValue)", "mode": "\(configuration.decision.mode.rawValue)",
             "unresolved": "\(configuration.decision.unresolved.rawValue)", "catalogImages": "\(configuration.catalog.count)",
+            "registryLookups": "\(configuration.registry != nil)",
             "mTLS": "\(configuration.tls.clientCA != nil)",
         ])
 

@@ -368,6 +368,34 @@ struct DeployTests {
         #expect(selector?.allSatisfy { labels[$0.key] == $0.value } == true)
     }
 
+    /// Registry lookups are on everywhere; the credentials overlay mounts a dockerconfigjson Secret as
+    /// --registry-auth-file, and the NetworkPolicy lets DNS and HTTPS out.
+    @Test func registryLookupsAndCredentials() async throws {
+        for overlay in Install.overlays {
+            let rendered = try await RenderedOverlay.render(overlay)
+            let environment = try rendered.environment
+            #expect(environment["NONROOT_ADMISSION_REGISTRY"] == "true", "\(overlay)")
+            #expect(environment["NONROOT_ADMISSION_REGISTRY_TIMEOUT"] == "3s", "\(overlay)")
+            let policy = try rendered.object(kind: "NetworkPolicy", name: "nonroot-admission")
+            let ports = (policy[path: "spec.egress"] as? [[String: Any]] ?? []).flatMap { $0["ports"] as? [[String: Any]] ?? [] }
+            #expect(ports.map { "\($0["port"] ?? "")/\($0["protocol"] ?? "")" }.sorted() == ["443/TCP", "53/TCP", "53/UDP"], "\(overlay)")
+        }
+        let rendered = try await RenderedOverlay.render("registry-credentials")
+        let environment = try rendered.environment
+        #expect(environment["NONROOT_ADMISSION_MODE"] == "dry-run")
+        let authFile = try #require(environment["NONROOT_ADMISSION_REGISTRY_AUTH_FILE"])
+        let deployment = try rendered.deployment
+        let pod = try #require(deployment[path: "spec.template.spec"] as? [String: Any])
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let mount = try #require((container["volumeMounts"] as? [[String: Any]])?.first { authFile.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") })
+        #expect(mount["readOnly"] as? Bool == true)
+        let volume = try #require((pod["volumes"] as? [[String: Any]])?.first { $0["name"] as? String == mount["name"] as? String })
+        let secretName = try #require(volume[path: "secret.secretName"] as? String)
+        let secret = try rendered.object(kind: "Secret", name: secretName)
+        #expect(secret["type"] as? String == "kubernetes.io/dockerconfigjson")
+        #expect((secret["data"] as? [String: String])?[URL(fileURLWithPath: authFile).lastPathComponent] != nil)
+    }
+
     /// `5s`, `1m30s`, `500ms` or a plain number, in seconds.
     static func seconds(_ text: String) -> Double? {
         if let plain = Double(text) { return plain }

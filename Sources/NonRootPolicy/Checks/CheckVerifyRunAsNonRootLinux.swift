@@ -34,7 +34,12 @@ enum LinuxImageUserRule {
         switch images(image) {
         case .unresolved(let reason):
             return .unresolved(UnresolvedImage(container: name, image: image, reason: reason, subject: pod.subject))
-        case .found(let variants):
+        case .found(let all):
+            let variants: [ImageUserVariant]
+            switch all.runnable(onWindows: false) {
+            case .success(let runnable): variants = runnable
+            case .failure(let reason): return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
+            }
             // The pod is judged by its worst platform: the first variant that is denied.
             for variant in variants {
                 if let finding = finding(for: variant, image: image, container: name, subject: pod.subject, check: check) {

@@ -33,7 +33,12 @@ enum WindowsUserRule {
         switch images(image) {
         case .unresolved(let reason):
             return .unresolved(UnresolvedImage(container: name, image: image, reason: reason, subject: pod.subject))
-        case .found(let variants):
+        case .found(let all):
+            let variants: [ImageUserVariant]
+            switch all.runnable(onWindows: true) {
+            case .success(let runnable): variants = runnable
+            case .failure(let reason): return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
+            }
             for variant in variants {
                 // CRI reports a numeric USER as a uid, which the Windows check never reads.
                 guard case .name(let username) = variant.user, equalFoldRoot(username) else { continue }

@@ -1,0 +1,49 @@
+public import ImageResolution
+public import NonRootPolicy
+
+/// Where image USERs come from: the catalog first (offline, air-gapped, overrides), then the
+/// registry when lookups are enabled.
+public struct ImageResolver: Sendable {
+    public var catalog: ImageCatalog
+    public var registry: RegistryResolver?
+
+    public init(catalog: ImageCatalog, registry: RegistryResolver? = nil) {
+        self.catalog = catalog
+        self.registry = registry
+    }
+
+    /// Every answer when none needs the network, else nil. Without a registry the catalog's
+    /// "not in the image catalog" is the answer.
+    public func resolveOffline(_ images: [String]) -> [String: ImageUserLookup]? {
+        var found: [String: ImageUserLookup] = [:]
+        found.reserveCapacity(images.count)
+        for image in images {
+            let lookup = catalog.lookup(image)
+            if case .unresolved = lookup, registry != nil { return nil }
+            found[image] = lookup
+        }
+        return found
+    }
+
+    /// Answers for `images` by `deadline`: catalog entries at once, the rest from the registry, concurrently.
+    public func resolve(_ images: [String], deadline: ContinuousClock.Instant) async -> [String: ImageUserLookup] {
+        var found: [String: ImageUserLookup] = [:]
+        var remote: [String] = []
+        for image in images {
+            let lookup = catalog.lookup(image)
+            if case .unresolved = lookup, registry != nil { remote.append(image) } else { found[image] = lookup }
+        }
+        guard let registry, !remote.isEmpty else { return found }
+        if remote.count == 1 {
+            found[remote[0]] = await registry.lookup(remote[0], deadline: deadline)
+            return found
+        }
+        await withTaskGroup(of: (String, ImageUserLookup).self) { group in
+            for image in remote {
+                group.addTask { (image, await registry.lookup(image, deadline: deadline)) }
+            }
+            for await (image, lookup) in group { found[image] = lookup }
+        }
+        return found
+    }
+}

@@ -1,0 +1,382 @@
+public import ImageResolution
+public import NonRootPolicy
+import NIOHTTP1
+import Synchronization
+
+/// What the registry says about an image: its digest and the USER of each platform.
+public struct ResolvedImage: Sendable, Equatable {
+    public var reference: ImageReference
+    /// The digest of the manifest or index the reference points at.
+    public var digest: String
+    /// One entry per platform evaluated, in the index's order.
+    public var variants: [ResolvedVariant]
+    /// Whether the digest names an index (several platforms) rather than one image manifest.
+    public var isIndex: Bool
+
+    /// The lookup the policy reads: `config.User` per platform, "" and a missing key meaning no USER.
+    /// Platforms are named only for an index, where they can disagree.
+    public var lookup: ImageUserLookup {
+        .found(variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) })
+    }
+}
+
+/// One platform of a resolved image.
+public struct ResolvedVariant: Sendable, Equatable {
+    public var platform: Platform?
+    /// `config.User`, nil when the key or the whole `config` object is missing.
+    public var user: String?
+    public var manifestDigest: String
+    public var configDigest: String
+}
+
+/// Resolves image USERs from registries, with caches, single-flight and deadlines.
+///
+/// - A manifest fetched by digest is immutable: its result is cached by digest (LRU).
+/// - A tag's digest is trusted for `tagTTL`, then checked with a HEAD request.
+/// - A failure is remembered for `failureTTL` (longer if the registry's Retry-After says so).
+/// - Concurrent lookups of one reference share one fetch; each waits only until its own deadline,
+///   and a fetch that outlives its first waiter still fills the cache for the next.
+public final class RegistryResolver: Sendable {
+    public let configuration: RegistryConfiguration
+    let client: RegistryClient
+    let metrics: RegistryMetrics
+    private let state: Mutex<State>
+
+    private struct State {
+        var manifests: LRUCache<String, ResolvedImage>
+        var configs: LRUCache<String, ImageConfiguration>
+        var tags: [String: TagEntry] = [:]
+        var failures: [String: FailureEntry] = [:]
+        var flights: [String: Flight] = [:]
+    }
+
+    private struct TagEntry {
+        var digest: String
+        var checked: ContinuousClock.Instant
+    }
+
+    private struct FailureEntry {
+        var error: RegistryError
+        var expires: ContinuousClock.Instant
+    }
+
+    public init(configuration: RegistryConfiguration) throws(RegistrySetupError) {
+        self.configuration = configuration
+        self.metrics = RegistryMetrics()
+        self.client = RegistryClient(transport: try RegistryTransport(configuration: configuration), metrics: metrics)
+        self.state = Mutex(State(manifests: LRUCache(capacity: configuration.cacheSize), configs: LRUCache(capacity: configuration.cacheSize)))
+    }
+
+    /// Closes the client's connections. Call once, after the last lookup.
+    public func shutdown() async {
+        await client.transport.shutdown()
+    }
+
+    /// The USER of `image` per platform, or why it cannot be told, by `deadline`.
+    public func lookup(_ image: String, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
+        let started = ContinuousClock.now
+        let result = await resolve(image, deadline: deadline)
+        metrics.lookup(found: (try? result.get()) != nil, duration: .now - started)
+        switch result {
+        case .success(let resolved): return resolved.lookup
+        case .failure(let error): return .unresolved(reason: error.description)
+        }
+    }
+
+    /// The digest and per-platform USERs of `image`, or the error.
+    public func resolve(_ image: String, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
+        let reference: ImageReference
+        do {
+            reference = try ImageReference(parsing: image)
+        } catch {
+            return .failure(.invalidReference(error.description))
+        }
+        guard configuration.isAllowed(reference.registry) else { return .failure(.notAllowed(registry: reference.registry)) }
+        let key = reference.description
+        let now = ContinuousClock.now
+        enum Next {
+            case done(Result<ResolvedImage, RegistryError>)
+            case wait(Flight)
+        }
+        let next: Next = state.withLock { state in
+            if let failure = state.failures[key] {
+                if failure.expires > now {
+                    metrics.cache("failure", hit: true)
+                    return .done(.failure(failure.error))
+                }
+                state.failures[key] = nil
+            }
+            var staleDigest: String?
+            if let digest = reference.digest {
+                if let cached = state.manifests.value(for: reference.name + "@" + digest) {
+                    metrics.cache("manifest", hit: true)
+                    return .done(.success(cached.with(reference)))
+                }
+                metrics.cache("manifest", hit: false)
+            } else if let entry = state.tags[key] {
+                if now - entry.checked < configuration.tagTTL, let cached = state.manifests.value(for: reference.name + "@" + entry.digest) {
+                    metrics.cache("tag", hit: true)
+                    return .done(.success(cached.with(reference)))
+                }
+                staleDigest = entry.digest
+                metrics.cache("tag", hit: false)
+            } else {
+                metrics.cache("tag", hit: false)
+            }
+            if let flight = state.flights[key] { return .wait(flight) }
+            let flight = Flight()
+            state.flights[key] = flight
+            let fetchDeadline = now + configuration.timeout
+            metrics.flightStarted()
+            Task { [self] in
+                let result = await fetch(reference, staleDigest: staleDigest, deadline: fetchDeadline)
+                finish(key, reference: reference, result: result)
+                flight.complete(result)
+                metrics.flightFinished()
+            }
+            return .wait(flight)
+        }
+        switch next {
+        case .done(let result):
+            return result
+        case .wait(let flight):
+            if let result = await flight.wait(until: min(deadline, now + configuration.timeout)) { return result }
+            return .failure(.timeout(after: min(deadline - now, configuration.timeout)))
+        }
+    }
+
+    private func finish(_ key: String, reference: ImageReference, result: Result<ResolvedImage, RegistryError>) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.flights[key] = nil
+            switch result {
+            case .success(let resolved):
+                state.manifests.set(resolved, for: reference.name + "@" + resolved.digest)
+                if reference.digest == nil {
+                    if state.tags.count >= configuration.cacheSize * 4 { state.tags.removeAll(keepingCapacity: true) }
+                    state.tags[key] = TagEntry(digest: resolved.digest, checked: now)
+                }
+            case .failure(let error):
+                var lifetime = configuration.failureTTL
+                if case .status(_, _, _, _, let retryAfter?) = error, let seconds = Int64(retryAfter), seconds > 0 {
+                    lifetime = max(lifetime, .seconds(min(seconds, 300)))
+                }
+                if state.failures.count >= configuration.cacheSize * 4 {
+                    state.failures = state.failures.filter { $0.value.expires > now }
+                    if state.failures.count >= configuration.cacheSize * 4 { state.failures.removeAll() }
+                }
+                state.failures[key] = FailureEntry(error: error, expires: now + lifetime)
+            }
+        }
+    }
+
+    // MARK: - Fetching
+
+    private func fetch(_ reference: ImageReference, staleDigest: String?, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
+        do throws(RegistryError) {
+            return .success(try await fetchManifest(reference, staleDigest: staleDigest, deadline: deadline))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func fetchManifest(_ reference: ImageReference, staleDigest: String?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
+        let registry = reference.registry
+        let repository = reference.repository
+        if let digest = reference.digest {
+            let result = try await client.manifest(registry, repository, reference: digest, method: .GET, deadline: deadline)
+            try RegistryResolver.verify(result.body, against: digest, what: "manifest")
+            return try await resolveManifest(result, digest: digest, reference: reference, deadline: deadline)
+        }
+        let tag = reference.tag ?? "latest"
+        if let staleDigest {
+            // The tag was resolved before: a HEAD says whether it still points at the same manifest.
+            let head = try await client.manifest(registry, repository, reference: tag, method: .HEAD, deadline: deadline)
+            if let current = head.headers.first(name: "docker-content-digest"), ContentDigest(current) != nil {
+                let cached = state.withLock { $0.manifests.value(for: reference.name + "@" + current) }
+                if let cached {
+                    metrics.cache("manifest", hit: true)
+                    return cached.with(reference)
+                }
+                metrics.cache("manifest", hit: false)
+                let result = try await client.manifest(registry, repository, reference: current, method: .GET, deadline: deadline)
+                try RegistryResolver.verify(result.body, against: current, what: "manifest")
+                return try await resolveManifest(result, digest: current, reference: reference, deadline: deadline)
+            }
+            _ = staleDigest
+        }
+        let result = try await client.manifest(registry, repository, reference: tag, method: .GET, deadline: deadline)
+        let digest = ContentDigest.sha256(of: result.body).description
+        if let served = result.headers.first(name: "docker-content-digest"), let parsed = ContentDigest(served), parsed.algorithm == .sha256, parsed.description != digest {
+            throw .digestMismatch(what: "manifest of tag \(tag)", expected: served, actual: digest)
+        }
+        return try await resolveManifest(result, digest: digest, reference: reference, deadline: deadline)
+    }
+
+    private func resolveManifest(_ result: HTTPResult, digest: String, reference: ImageReference, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
+        let manifest: RegistryManifest
+        do {
+            manifest = try RegistryManifest.parse(result.body, contentType: result.headers.first(name: "content-type") ?? "")
+        } catch {
+            throw .document(what: "manifest \(reference.tag ?? digest)", reason: error.reason)
+        }
+        switch manifest {
+        case .image(let config):
+            let configuration = try await fetchConfig(reference, config.digest, deadline: deadline)
+            return ResolvedImage(reference: reference, digest: digest, variants: [
+                ResolvedVariant(platform: configuration.platform, user: configuration.user, manifestDigest: digest, configDigest: config.digest),
+            ], isIndex: false)
+        case .index(let descriptors):
+            let selected = select(descriptors)
+            guard !selected.isEmpty else {
+                let wanted = configuration.platforms.isEmpty ? "linux or windows" : configuration.platforms.map(\.description).joined(separator: ", ")
+                let available = descriptors.compactMap { $0.platform?.description }.joined(separator: ", ")
+                throw .noPlatform(wanted: wanted, available: available)
+            }
+            let results = await withTaskGroup(of: (Int, Result<ResolvedVariant, RegistryError>).self) { group in
+                for (position, descriptor) in selected.enumerated() {
+                    group.addTask {
+                        do throws(RegistryError) {
+                            return (position, .success(try await self.resolveChild(descriptor, reference: reference, deadline: deadline)))
+                        } catch {
+                            return (position, .failure(error))
+                        }
+                    }
+                }
+                var collected: [(Int, Result<ResolvedVariant, RegistryError>)] = []
+                for await result in group { collected.append(result) }
+                return collected.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            var variants: [ResolvedVariant] = []
+            for result in results {
+                switch result {
+                case .success(let variant): variants.append(variant)
+                case .failure(let error): throw error
+                }
+            }
+            return ResolvedImage(reference: reference, digest: digest, variants: variants, isIndex: true)
+        }
+    }
+
+    /// The index entries to evaluate: linux and windows ones (attestations say `unknown/unknown`),
+    /// narrowed to `--platform` when given.
+    func select(_ descriptors: [Descriptor]) -> [Descriptor] {
+        descriptors.filter { descriptor in
+            guard let platform = descriptor.platform, platform.os == "linux" || platform.os == "windows" else { return false }
+            return configuration.platforms.isEmpty || configuration.platforms.contains { platform.satisfies($0) }
+        }
+    }
+
+    private func resolveChild(_ descriptor: Descriptor, reference: ImageReference, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedVariant {
+        let result = try await client.manifest(reference.registry, reference.repository, reference: descriptor.digest, method: .GET, deadline: deadline)
+        try RegistryResolver.verify(result.body, against: descriptor.digest, what: "manifest")
+        let manifest: RegistryManifest
+        do {
+            manifest = try RegistryManifest.parse(result.body, contentType: result.headers.first(name: "content-type") ?? descriptor.mediaType ?? "")
+        } catch {
+            throw .document(what: "manifest \(descriptor.digest)", reason: error.reason)
+        }
+        guard case .image(let config) = manifest else {
+            throw .document(what: "manifest \(descriptor.digest)", reason: "an index inside an index is not supported")
+        }
+        let configuration = try await fetchConfig(reference, config.digest, deadline: deadline)
+        return ResolvedVariant(platform: descriptor.platform ?? configuration.platform, user: configuration.user, manifestDigest: descriptor.digest, configDigest: config.digest)
+    }
+
+    private func fetchConfig(_ reference: ImageReference, _ digest: String, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ImageConfiguration {
+        if let cached = state.withLock({ $0.configs.value(for: digest) }) {
+            metrics.cache("config", hit: true)
+            return cached
+        }
+        metrics.cache("config", hit: false)
+        let result = try await client.blob(reference.registry, reference.repository, digest: digest, deadline: deadline)
+        try RegistryResolver.verify(result.body, against: digest, what: "config blob")
+        let configuration: ImageConfiguration
+        do {
+            configuration = try ImageConfiguration.parse(result.body)
+        } catch {
+            throw .document(what: "config blob \(digest)", reason: error.reason)
+        }
+        state.withLock { $0.configs.set(configuration, for: digest) }
+        return configuration
+    }
+
+    static func verify(_ body: [UInt8], against digest: String, what: String) throws(RegistryError) {
+        guard let expected = ContentDigest(digest) else {
+            throw .document(what: what, reason: "unsupported digest \(digest)")
+        }
+        guard expected.matches(body) else {
+            throw .digestMismatch(what: what, expected: digest, actual: ContentDigest.sha256(of: body).description)
+        }
+    }
+}
+
+extension ResolvedImage {
+    /// The same result, reported for the reference the caller asked about.
+    func with(_ reference: ImageReference) -> ResolvedImage {
+        var copy = self
+        copy.reference = reference
+        return copy
+    }
+}
+
+/// One in-progress fetch and the lookups waiting for it.
+final class Flight: Sendable {
+    private struct State {
+        var result: Result<ResolvedImage, RegistryError>?
+        var waiters: [Int: CheckedContinuation<Result<ResolvedImage, RegistryError>?, Never>] = [:]
+        var cancelled: Set<Int> = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+
+    func complete(_ result: Result<ResolvedImage, RegistryError>) {
+        let waiters = state.withLock { state in
+            state.result = result
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+
+    /// The result, or nil if `deadline` comes first.
+    func wait(until deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError>? {
+        if let result = state.withLock({ $0.result }) { return result }
+        return await withTaskGroup(of: Result<ResolvedImage, RegistryError>?.self) { group in
+            group.addTask { await self.value() }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func value() async -> Result<ResolvedImage, RegistryError>? {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<ResolvedImage, RegistryError>?, Never>) in
+                let immediate: Result<ResolvedImage, RegistryError>?? = state.withLock { state in
+                    if let result = state.result { return .some(result) }
+                    if state.cancelled.remove(id) != nil { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Result<ResolvedImage, RegistryError>?, Never>? in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                if state.result == nil { state.cancelled.insert(id) }
+                return nil
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import ImageRegistry
+
+/// Options for registry lookups, shared by `serve`, `replay`, `check` and `images`.
+struct RegistryOptions: ParsableArguments {
+    @Flag(name: .long, help: "Look up the USER of images that are not in the catalog in their registries.")
+    var registry = false
+
+    @Option(name: .long, help: ArgumentHelp("Node platform to evaluate, os/arch[/variant]; repeatable or comma-separated. Default: every linux (and windows) platform an index lists.", valueName: "platform"))
+    var platform: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Registry credentials: a docker config.json (the .dockerconfigjson of a kubernetes.io/dockerconfigjson Secret).", valueName: "file"))
+    var registryAuthFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Allow plain HTTP to this registry; repeatable or comma-separated. Credentials are still never sent over HTTP.", valueName: "host[:port]"))
+    var registryAllowInsecure: [String] = []
+
+    @Flag(name: .long, help: "Allow connections to loopback, private and link-local addresses (in-cluster registries).")
+    var registryAllowPrivate = false
+
+    @Option(name: .long, help: ArgumentHelp("Look up only images from these registries; repeatable or comma-separated.", valueName: "host[:port]"))
+    var registryAllowlist: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Extra CA certificates (PEM) trusted for registries, in addition to the system roots.", valueName: "file"))
+    var registryCaFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Longest time for one lookup; the apiserver's own timeout can make it shorter.", valueName: "duration"))
+    var registryTimeout: DurationArgument = .init(.seconds(3))
+
+    @Option(name: .long, help: "Image manifests and configs kept in memory, each (least recently used go first).")
+    var registryCacheSize = 2048
+
+    @Option(name: .long, help: ArgumentHelp("How long a tag's digest is trusted before a HEAD request checks it.", valueName: "duration"))
+    var registryTagTtl: DurationArgument = .init(.seconds(300))
+
+    @Option(name: .long, help: ArgumentHelp("How long a failed lookup is remembered before it is tried again.", valueName: "duration"))
+    var registryFailureTtl: DurationArgument = .init(.seconds(30))
+
+    func validate() throws {
+        for text in Self.split(platform) where Platform(parsing: text) == nil {
+            throw ValidationError("--platform must be os/arch[/variant], got \(text)")
+        }
+        guard registryCacheSize > 0 else { throw ValidationError("--registry-cache-size must be positive") }
+        guard registryTimeout.duration > .zero else { throw ValidationError("--registry-timeout must be positive") }
+    }
+
+    /// The registry configuration, or nil when lookups are off. Bad files exit with status 2.
+    func configuration(enabled: Bool? = nil) throws -> RegistryConfiguration? {
+        guard enabled ?? registry else { return nil }
+        var configuration = RegistryConfiguration()
+        configuration.platforms = Self.split(platform).compactMap(Platform.init(parsing:))
+        configuration.insecureRegistries = Set(Self.split(registryAllowInsecure).map { $0.lowercased() })
+        configuration.allowPrivateAddresses = registryAllowPrivate
+        let allowlist = Self.split(registryAllowlist).map { $0.lowercased() }
+        configuration.allowlist = allowlist.isEmpty ? nil : Set(allowlist)
+        configuration.caFile = registryCaFile
+        configuration.timeout = registryTimeout.duration
+        configuration.cacheSize = registryCacheSize
+        configuration.tagTTL = registryTagTtl.duration
+        configuration.failureTTL = registryFailureTtl.duration
+        configuration.userAgent = "nonroot-admission/\(NonRootAdmission.version)"
+        if let registryAuthFile {
+            do {
+                configuration.credentials = try RegistryCredentials.load(path: registryAuthFile)
+            } catch {
+                Console.error("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        return configuration
+    }
+
+    /// A resolver for `configuration`; a bad CA file exits with status 2.
+    static func resolver(_ configuration: RegistryConfiguration?) throws -> RegistryResolver? {
+        guard let configuration else { return nil }
+        do {
+            return try RegistryResolver(configuration: configuration)
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    static func split(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: " ") } }.filter { !$0.isEmpty }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}
