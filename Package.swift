@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "nonroot-admission", targets: ["NonRootAdmissionCLI"]),
         // The decision pipeline without the server, for embedding and for Benchmarks/.
         .library(name: "NonRootAdmissionCore", targets: ["AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
+        // The registry client, for Benchmarks/ and for embedding.
+        .library(name: "NonRootAdmissionRegistry", targets: ["ImageRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

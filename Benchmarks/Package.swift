@@ -10,5 +10,13 @@ let package = Package(
             name: "DecideBenchmark",
             dependencies: [.product(name: "NonRootAdmissionCore", package: "main")]
         ),
+        // Registry lookups against scripts/registry-fixture.sh. Run: Benchmarks/registry-bench.sh.
+        .executableTarget(
+            name: "RegistryBenchmark",
+            dependencies: [
+                .product(name: "NonRootAdmissionCore", package: "main"),
+                .product(name: "NonRootAdmissionRegistry", package: "main"),
+            ]
+        ),
     ]
 )

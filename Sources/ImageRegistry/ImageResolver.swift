@@ -12,15 +12,19 @@ public struct ImageResolver: Sendable {
         self.registry = registry
     }
 
-    /// Every answer when none needs the network, else nil. Without a registry the catalog's
-    /// "not in the image catalog" is the answer.
+    /// Every answer when none needs the network (catalog entries and cached registry answers), else
+    /// nil. Without a registry the catalog's "not in the image catalog" is the answer.
     public func resolveOffline(_ images: [String]) -> [String: ImageUserLookup]? {
         var found: [String: ImageUserLookup] = [:]
         found.reserveCapacity(images.count)
         for image in images {
             let lookup = catalog.lookup(image)
-            if case .unresolved = lookup, registry != nil { return nil }
-            found[image] = lookup
+            if case .unresolved = lookup, let registry {
+                guard let cached = registry.cachedAnswer(for: image) else { return nil }
+                found[image] = cached
+            } else {
+                found[image] = lookup
+            }
         }
         return found
     }

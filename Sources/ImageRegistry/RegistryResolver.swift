@@ -43,11 +43,20 @@ public final class RegistryResolver: Sendable {
     private let state: Mutex<State>
 
     private struct State {
+        /// Finished answers by the pod's own image text, so a hit costs one dictionary lookup.
+        var answers: [String: Answer] = [:]
         var manifests: LRUCache<String, ResolvedImage>
         var configs: LRUCache<String, ImageConfiguration>
         var tags: [String: TagEntry] = [:]
         var failures: [String: FailureEntry] = [:]
         var flights: [String: Flight] = [:]
+    }
+
+    private struct Answer {
+        var lookup: ImageUserLookup
+        /// When a tag must be checked again; nil for a reference pinned by digest.
+        var validUntil: ContinuousClock.Instant?
+        var cache: RegistryMetrics.Cache
     }
 
     private struct TagEntry {
@@ -74,13 +83,45 @@ public final class RegistryResolver: Sendable {
 
     /// The USER of `image` per platform, or why it cannot be told, by `deadline`.
     public func lookup(_ image: String, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
+        if let answer = cachedAnswer(for: image) { return answer }
         let started = ContinuousClock.now
         let result = await resolve(image, deadline: deadline)
         metrics.lookup(found: (try? result.get()) != nil, duration: .now - started)
         switch result {
-        case .success(let resolved): return resolved.lookup
-        case .failure(let error): return .unresolved(reason: error.description)
+        case .success(let resolved):
+            let lookup = resolved.lookup
+            let validUntil = resolved.reference.digest == nil ? tagCheckedAt(resolved.reference).map { $0 + configuration.tagTTL } ?? .now : nil
+            state.withLock { state in
+                if state.answers.count >= configuration.cacheSize * 4 { state.answers.removeAll(keepingCapacity: true) }
+                state.answers[image] = Answer(lookup: lookup, validUntil: validUntil, cache: validUntil == nil ? .manifest : .tag)
+            }
+            return lookup
+        case .failure(let error):
+            return .unresolved(reason: error.description)
         }
+    }
+
+    /// The answer for `image` if it is cached and still valid, without waiting: the server decides such
+    /// reviews on the event loop, as it does catalog hits.
+    public func cachedAnswer(for image: String) -> ImageUserLookup? {
+        let started = ContinuousClock.now
+        let hot = state.withLock { state -> Answer? in
+            guard let answer = state.answers[image] else { return nil }
+            if let validUntil = answer.validUntil, validUntil <= started {
+                state.answers[image] = nil
+                return nil
+            }
+            return answer
+        }
+        guard let hot else { return nil }
+        metrics.cache(hot.cache, hit: true)
+        metrics.lookup(found: true, duration: .now - started)
+        return hot.lookup
+    }
+
+    /// When the tag of `reference` was last resolved to its digest.
+    private func tagCheckedAt(_ reference: ImageReference) -> ContinuousClock.Instant? {
+        state.withLock { $0.tags[reference.description]?.checked }
     }
 
     /// The digest and per-platform USERs of `image`, or the error.
@@ -101,7 +142,7 @@ public final class RegistryResolver: Sendable {
         let next: Next = state.withLock { state in
             if let failure = state.failures[key] {
                 if failure.expires > now {
-                    metrics.cache("failure", hit: true)
+                    metrics.cache(.failure, hit: true)
                     return .done(.failure(failure.error))
                 }
                 state.failures[key] = nil
@@ -109,19 +150,19 @@ public final class RegistryResolver: Sendable {
             var staleDigest: String?
             if let digest = reference.digest {
                 if let cached = state.manifests.value(for: reference.name + "@" + digest) {
-                    metrics.cache("manifest", hit: true)
+                    metrics.cache(.manifest, hit: true)
                     return .done(.success(cached.with(reference)))
                 }
-                metrics.cache("manifest", hit: false)
+                metrics.cache(.manifest, hit: false)
             } else if let entry = state.tags[key] {
                 if now - entry.checked < configuration.tagTTL, let cached = state.manifests.value(for: reference.name + "@" + entry.digest) {
-                    metrics.cache("tag", hit: true)
+                    metrics.cache(.tag, hit: true)
                     return .done(.success(cached.with(reference)))
                 }
                 staleDigest = entry.digest
-                metrics.cache("tag", hit: false)
+                metrics.cache(.tag, hit: false)
             } else {
-                metrics.cache("tag", hit: false)
+                metrics.cache(.tag, hit: false)
             }
             if let flight = state.flights[key] { return .wait(flight) }
             let flight = Flight()
@@ -195,10 +236,10 @@ public final class RegistryResolver: Sendable {
             if let current = head.headers.first(name: "docker-content-digest"), ContentDigest(current) != nil {
                 let cached = state.withLock { $0.manifests.value(for: reference.name + "@" + current) }
                 if let cached {
-                    metrics.cache("manifest", hit: true)
+                    metrics.cache(.manifest, hit: true)
                     return cached.with(reference)
                 }
-                metrics.cache("manifest", hit: false)
+                metrics.cache(.manifest, hit: false)
                 let result = try await client.manifest(registry, repository, reference: current, method: .GET, deadline: deadline)
                 try RegistryResolver.verify(result.body, against: current, what: "manifest")
                 return try await resolveManifest(result, digest: current, reference: reference, deadline: deadline)
@@ -285,10 +326,10 @@ public final class RegistryResolver: Sendable {
 
     private func fetchConfig(_ reference: ImageReference, _ digest: String, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ImageConfiguration {
         if let cached = state.withLock({ $0.configs.value(for: digest) }) {
-            metrics.cache("config", hit: true)
+            metrics.cache(.config, hit: true)
             return cached
         }
-        metrics.cache("config", hit: false)
+        metrics.cache(.config, hit: false)
         let result = try await client.blob(reference.registry, reference.repository, digest: digest, deadline: deadline)
         try RegistryResolver.verify(result.body, against: digest, what: "config blob")
         let configuration: ImageConfiguration
