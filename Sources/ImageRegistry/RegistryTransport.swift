@@ -24,7 +24,7 @@ struct HTTPResult: Sendable {
 final class RegistryTransport: Sendable {
     let configuration: RegistryConfiguration
     private let tls: TLSConfiguration
-    /// For IP literals and, with `--registry-allow-private`, every host.
+    /// For IP literals.
     private let direct: HTTPClient
     private let pinned = Mutex<[String: PinnedClient]>([:])
     private let retired = Mutex<[HTTPClient]>([])
@@ -155,10 +155,11 @@ final class RegistryTransport: Sendable {
     }
 
     /// The client to reach `url`'s host with, after the address checks.
+    /// Host names are always resolved here and pinned, with or without `--registry-allow-private`, so
+    /// one code path connects to every named registry.
     private func client(for url: RegistryURL, deadline: ContinuousClock.Instant) async throws(RegistryError) -> HTTPClient {
-        if configuration.allowPrivateAddresses { return direct }
         if let literal = IPAddress(url.host) {
-            if let why = AddressPolicy.refusal(for: literal) {
+            if !configuration.allowPrivateAddresses, let why = AddressPolicy.refusal(for: literal) {
                 throw .refusedAddress(host: url.host, address: literal.description, why: why)
             }
             return direct
@@ -166,9 +167,11 @@ final class RegistryTransport: Sendable {
         let now = ContinuousClock.now
         if let cached = pinned.withLock({ $0[url.host] }), cached.expires > now { return cached.client }
         let addresses = try await AddressPolicy.resolve(url.host)
-        for address in addresses {
-            if let why = AddressPolicy.refusal(for: address) {
-                throw .refusedAddress(host: url.host, address: address.description, why: why)
+        if !configuration.allowPrivateAddresses {
+            for address in addresses {
+                if let why = AddressPolicy.refusal(for: address) {
+                    throw .refusedAddress(host: url.host, address: address.description, why: why)
+                }
             }
         }
         let address = addresses[0]

@@ -116,6 +116,17 @@ struct ResolverFixtureTests {
         await untrusting.shutdown()
     }
 
+    /// A host name is resolved by the client and the connection pinned to the checked address, while
+    /// TLS still verifies the name: the fixture's certificate is for `localhost` and 127.0.0.1.
+    @Test func hostNamesArePinnedAndVerifiedByName() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let resolver = try Self.resolver(fixture)
+        let port = fixture.tls.split(separator: ":").last.map(String.init) ?? ""
+        #expect(Self.users(await resolver.resolve("localhost:\(port)/oci/users:user-app", deadline: Self.soon)) == ["linux/amd64=app"])
+        #expect(Self.users(await resolver.resolve("localhost:\(port)/v2s2/users:multiarch", deadline: Self.soon)) == ["linux/amd64=1000", "linux/arm64/v8=0"])
+        await resolver.shutdown()
+    }
+
     @Test func basicAuthentication() async throws {
         guard let fixture = RegistryFixture.required() else { return }
         let anonymous = try Self.resolver(fixture)
