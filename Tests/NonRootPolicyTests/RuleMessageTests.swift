@@ -90,6 +90,29 @@ struct RuleMessageTests {
         #expect(result.unresolved.first?.message == #"container has runAsNonRoot and the USER of image "ghcr.io/acme/app:1" cannot be determined (not in the image catalog) "# + suffix)
     }
 
+    /// An index can list Linux and Windows images: a pod is judged only by those its nodes could run.
+    @Test func onlyVariantsOfThePodsOSCount() {
+        func evaluate(os: String?, _ variants: [ImageUserVariant]) -> Evaluation {
+            let spec = PodSpec(containers: [Container(name: "app", image: "ghcr.io/acme/app:1")], securityContext: PodSecurityContext(runAsNonRoot: true), os: os.map(PodOS.init))
+            return PolicyEvaluator(policy: .kubelet).evaluate(PodUnderReview(subject: subject, spec: spec)) { _ in .found(variants) }
+        }
+        let mixed = [
+            ImageUserVariant(user: .uid(1000), platform: "linux/amd64"),
+            ImageUserVariant(user: .name("ContainerAdministrator"), platform: "windows/amd64"),
+        ]
+        #expect(evaluate(os: nil, mixed).entries.isEmpty)
+        #expect(evaluate(os: "windows", mixed).findings.map(\.message) == [
+            "container's runAsUser (ContainerAdministrator) which will be regarded as root identity and will break non-root policy " + suffix,
+        ])
+        let windowsOnly = [ImageUserVariant(user: .name("ContainerUser"), platform: "windows/amd64")]
+        #expect(evaluate(os: "windows", windowsOnly).entries.isEmpty)
+        #expect(evaluate(os: nil, windowsOnly).unresolved.map(\.reason) == ["the image has no linux platform (it has windows/amd64)"])
+        let linuxOnly = [ImageUserVariant(user: .uid(0), platform: "linux/amd64"), ImageUserVariant(user: .uid(1000), platform: "linux/arm64/v8")]
+        #expect(evaluate(os: "windows", linuxOnly).unresolved.map(\.reason) == ["the image has no windows platform (it has linux/amd64, linux/arm64/v8)"])
+        // A catalog entry names no platform: it applies to every OS.
+        #expect(evaluate(os: "windows", [ImageUserVariant(user: .name("ContainerUser"))]).entries.isEmpty)
+    }
+
     @Test func platformNamedInTheHintNotTheMessage() {
         let spec = PodSpec(containers: [Container(name: "app", image: "ghcr.io/acme/app:1")], securityContext: PodSecurityContext(runAsNonRoot: true))
         let result = PolicyEvaluator(policy: .kubelet).evaluate(PodUnderReview(subject: subject, spec: spec)) { _ in
