@@ -12,6 +12,7 @@ public struct RegistryMetrics: Sendable {
     private let requests: [String: Counter]
     private let duration: Metrics.Timer
     private let inFlight: Meter
+    private let stale: Counter
 
     /// The caches, in the order of `hits` and `misses`.
     enum Cache: Int, CaseIterable {
@@ -45,7 +46,11 @@ public struct RegistryMetrics: Sendable {
         self.duration = Metrics.Timer(label: RegistryMetrics.lookupDurationName)
         self.inFlight = Meter(label: "nonroot_admission_registry_lookups_in_flight")
         self.inFlight.set(0)
+        self.stale = Counter(label: "nonroot_admission_registry_stale_answers_total")
     }
+
+    /// A tag could not be re-checked and its last answer was used.
+    func staleAnswer() { stale.increment() }
 
     func lookup(found isFound: Bool, duration: Duration) {
         (isFound ? found : unresolved).increment()

@@ -33,6 +33,7 @@ public struct ResolvedVariant: Sendable, Equatable {
 ///
 /// - A manifest fetched by digest is immutable: its result is cached by digest (LRU).
 /// - A tag's digest is trusted for `tagTTL`, then checked with a HEAD request.
+/// - If that HEAD fails, the last answer for the tag stands for another TTL (stale if error).
 /// - A failure is remembered for `failureTTL` (longer if the registry's Retry-After says so).
 /// - Concurrent lookups of one reference share one fetch; each waits only until its own deadline,
 ///   and a fetch that outlives its first waiter still fills the cache for the next.
@@ -232,7 +233,19 @@ public final class RegistryResolver: Sendable {
         let tag = reference.tag ?? "latest"
         if let staleDigest {
             // The tag was resolved before: a HEAD says whether it still points at the same manifest.
-            let head = try await client.manifest(registry, repository, reference: tag, method: .HEAD, deadline: deadline)
+            // If the registry cannot say (down, rate-limited, slow), the last answer stands for another
+            // TTL: an outage must not turn known images into "cannot verify" (or denials, with
+            // --unresolved deny). A digest that is no longer cached is fetched as usual.
+            let head: HTTPResult
+            do {
+                head = try await client.manifest(registry, repository, reference: tag, method: .HEAD, deadline: deadline)
+            } catch {
+                if let cached = state.withLock({ $0.manifests.value(for: reference.name + "@" + staleDigest) }) {
+                    metrics.staleAnswer()
+                    return cached.with(reference)
+                }
+                throw error
+            }
             if let current = head.headers.first(name: "docker-content-digest"), ContentDigest(current) != nil {
                 let cached = state.withLock { $0.manifests.value(for: reference.name + "@" + current) }
                 if let cached {
@@ -244,7 +257,6 @@ public final class RegistryResolver: Sendable {
                 try RegistryResolver.verify(result.body, against: current, what: "manifest")
                 return try await resolveManifest(result, digest: current, reference: reference, deadline: deadline)
             }
-            _ = staleDigest
         }
         let result = try await client.manifest(registry, repository, reference: tag, method: .GET, deadline: deadline)
         let digest = ContentDigest.sha256(of: result.body).description

@@ -24,7 +24,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private struct Request {
         var head: HTTPRequestHead
         var mode: EnforcementMode?
-        var body: ByteBuffer
+        /// The body as the decoder takes it: collected straight into an array, so a body is held once,
+        /// not once in a ByteBuffer and again as the array the parser reads.
+        var body: [UInt8]
         var started: ContinuousClock.Instant
     }
 
@@ -44,9 +46,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head(let head):
             receiveHead(head, context: context)
-        case .body(var chunk):
+        case .body(let chunk):
             guard case .receiving(var request) = state else { return }
-            guard request.body.readableBytes + chunk.readableBytes <= shared.limits.maximumBodyBytes else {
+            guard request.body.count + chunk.readableBytes <= shared.limits.maximumBodyBytes else {
                 fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body is larger than \(shared.limits.maximumBodyBytes) bytes"), head: request.head, context: context)
                 return
             }
@@ -56,7 +58,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             reserved += chunk.readableBytes
             state = .idle  // Let the buffer be uniquely referenced while appending.
-            request.body.writeBuffer(&chunk)
+            request.body.append(contentsOf: chunk.readableBytesView)
             state = .receiving(request)
         case .end:
             switch state {
@@ -98,7 +100,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         let capacity = min(length ?? 16_384, shared.limits.maximumBodyBytes)
-        state = .receiving(Request(head: head, mode: mode, body: context.channel.allocator.buffer(capacity: capacity), started: .now))
+        var body: [UInt8] = []
+        body.reserveCapacity(capacity)
+        state = .receiving(Request(head: head, mode: mode, body: body, started: .now))
         // A client that sends its body too slowly is cut off.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -114,7 +118,7 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func answer(_ request: Request, context: ChannelHandlerContext) {
-        let bytes = Array(request.body.readableBytesView)
+        let bytes = request.body
         let prepared: PreparedReview
         do {
             prepared = try shared.decider.prepare(bytes: bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes))
@@ -154,7 +158,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             kind: decision.kind, operation: decision.operation, duration: elapsed)
         shared.recorder?.record(body: bytes, responseJSON: responseJSON, uid: decision.response.uid)
         logDecision(decision, elapsed: elapsed, path: request.head.uri)
-        write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive, context: context)
+        // While draining (not ready), HTTP/1.1 clients are told to go: the apiserver then opens its next
+        // connection to another replica instead of sending onto one that is about to close.
+        write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive && shared.readiness.isReady, context: context)
     }
 
     /// When registry lookups must be over: the apiserver's `?timeout=` less a margin for the answer

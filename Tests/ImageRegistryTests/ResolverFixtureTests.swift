@@ -347,4 +347,29 @@ struct ResolverFixtureTests {
         #expect(await resolver.lookup(image, deadline: Self.soon) == .found([ImageUserVariant(user: .uid(65532))]))
         await resolver.shutdown()
     }
+
+    /// Stale if error: once a tag's answer is known, a registry that cannot answer the re-check (here
+    /// the first HEAD fails with 503) leaves the last answer standing instead of "cannot verify".
+    @Test func aFailedTagRecheckKeepsTheLastAnswer() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let resolver = try Self.resolver(fixture) {
+            $0.failureTTL = .milliseconds(500)
+            $0.tagTTL = .milliseconds(500)
+        }
+        let image = "\(fixture.faults)/fault/flaky503/v2s2/users:user-app"
+        _ = try RegistryFixture.curlForTests(fixture.environment["REGFIX_FAULTS_URL"]! + "/_fault/reset")
+        // The flaky path fails the first GET of the manifest, then the first GET of the config blob.
+        var lookup = await resolver.lookup(image, deadline: Self.soon)
+        for _ in 0..<2 where lookup != .found([ImageUserVariant(user: .name("app"))]) {
+            try await Task.sleep(for: .milliseconds(600))
+            lookup = await resolver.lookup(image, deadline: Self.soon)
+        }
+        #expect(lookup == .found([ImageUserVariant(user: .name("app"))]))
+        // The tag's TTL runs out; its first HEAD fails; the answer stands.
+        try await Task.sleep(for: .milliseconds(600))
+        let before = try fixture.requestCounts()
+        #expect(await resolver.lookup(image, deadline: Self.soon) == .found([ImageUserVariant(user: .name("app"))]))
+        #expect(try fixture.requestsSince(before, containing: "/fault/flaky503/v2s2/users/manifests/user-app") == ["HEAD /v2/fault/flaky503/v2s2/users/manifests/user-app": 1])
+        await resolver.shutdown()
+    }
 }

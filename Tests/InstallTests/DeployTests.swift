@@ -311,7 +311,10 @@ struct DeployTests {
 
         #expect(container[path: "resources.requests.cpu"] as? String == "50m")
         #expect(container[path: "resources.requests.memory"] as? String == "64Mi")
-        #expect(container[path: "resources.limits.memory"] as? String == "128Mi")
+        #expect(container[path: "resources.limits.memory"] as? String == "192Mi")
+        // A flood of large bodies must fit: 40 MiB at rest, the body budget, and room to parse.
+        let buffered = try #require(environment["NONROOT_ADMISSION_MAX_BUFFERED_BYTES"].flatMap(Int.init))
+        #expect(40 << 20 + buffered + 64 << 20 <= 192 << 20, "max-buffered-bytes \(buffered) does not fit the 192Mi limit")
 
         // Probes on the operations port, which is where the server serves them.
         let metrics = try #require(environment["NONROOT_ADMISSION_METRICS_LISTEN"])
