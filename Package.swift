@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NonRootAdmissionCore", targets: ["AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
         // The registry client, for Benchmarks/ and for embedding.
         .library(name: "NonRootAdmissionRegistry", targets: ["ImageRegistry"]),
+        .library(name: "NonRootAdmissionInput", targets: ["ReviewInput"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -139,12 +139,19 @@ public enum InputReader {
         } catch {
             return [.error(InputError(file: label, reason: error.reason))]
         }
+        return read(bytes: bytes, label: label, fileExtension: path.map(fileExtension) ?? "", as: kind)
+    }
+
+    /// Reads the contents of one file, already in memory, exactly as `read(paths:as:)` reads a file
+    /// named `label` whose extension is `fileExtension` (lower-case, without the dot; "" chooses
+    /// the format by the first non-blank byte, as for standard input). For embedding and fuzzing.
+    public static func read(bytes: [UInt8], label: String, fileExtension: String, as kind: InputKind) -> [InputItem] {
         var collector = DocumentCollector(file: label, kind: kind)
         if bytes.count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B {
             collector.stop(line: nil, column: nil, reason: "gzip-compressed: decompress it first (e.g. with zcat)")
             return collector.finish()
         }
-        switch format(of: path.map(fileExtension) ?? "", bytes: bytes) {
+        switch format(of: fileExtension, bytes: bytes) {
         case .json:
             JSONInput.readJSON(bytes, into: &collector)
         case .jsonLines:

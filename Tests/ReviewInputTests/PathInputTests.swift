@@ -117,6 +117,25 @@ struct PathInputTests {
         }
     }
 
+    @Test("bytes in memory are read exactly as a file with that name and extension")
+    func bytesInMemory() throws {
+        try withTemporaryDirectory { directory in
+            let contents: [(name: String, extension: String, text: String)] = [
+                ("a.json", "json", "[" + review(uid: "a") + "," + review(uid: "b") + "]"),
+                ("b.jsonl", "jsonl", review(uid: "c") + "\n{bad\n"),
+                ("c.yaml", "yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\nkind: [\n"),
+                ("d", "", "apiVersion: v1\nkind: Pod\n"),
+            ]
+            for (name, fileExtension, text) in contents {
+                let path = try directory.write(name, text)
+                for kind in [InputKind.reviews, .manifests] {
+                    #expect(InputReader.read(bytes: bytes(text), label: path, fileExtension: fileExtension, as: kind)
+                        == InputReader.read(paths: [path], as: kind), "\(name)")
+                }
+            }
+        }
+    }
+
     @Test("InputError descriptions")
     func errorDescriptions() {
         #expect(InputError(file: "a.yaml", line: 3, column: 7, reason: "bad").description == "a.yaml:3:7: bad")
