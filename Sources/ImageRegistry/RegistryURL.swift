@@ -17,7 +17,9 @@ struct RegistryURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL of a registry API path: `https://host/v2/...`, or http for an insecure registry.
     init(registry: String, secure: Bool, path: String) {
-        let (host, port) = RegistryURL.splitAuthority(registry)
+        // Registry names come from parsed image references, so the strict parse succeeds; the
+        // fallback only keeps a malformed name from being dropped silently.
+        let (host, port) = RegistryURL.parseAuthority(registry) ?? (registry, nil)
         self.init(isSecure: secure, host: host, port: port, pathAndQuery: path)
     }
 
@@ -102,20 +104,6 @@ struct RegistryURL: Sendable, Hashable, CustomStringConvertible {
             return (host, value)
         }
         return authority.isEmpty ? nil : (authority, nil)
-    }
-
-    /// Splits `host[:port]` or `[v6][:port]`.
-    static func splitAuthority(_ authority: String) -> (host: String, port: Int?) {
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return (authority, nil) }
-            let host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let rest = authority[authority.index(after: close)...]
-            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
-        }
-        if let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) {
-            return (String(authority[..<colon]), port)
-        }
-        return (authority, nil)
     }
 }
 
