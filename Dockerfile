@@ -19,7 +19,10 @@ COPY Sources ./Sources
 # Package.swift declares the test targets, so their folders must exist; .dockerignore sends them
 # empty except Tests/TestSupport. None of them is built for the product.
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib --product nonroot-admission \
+# swift-nio-extras asks the linker for -lz although it carries its own zlib; a folder holding only
+# libz.a makes that request static, so the binary needs no libz.so.1 (distroless cc has none).
+RUN mkdir -p /tmp/static-libs && ln -s "$(find /usr/lib -name libz.a | head -n 1)" /tmp/static-libs/libz.a \
+    && swift build -c release --static-swift-stdlib --product nonroot-admission -Xlinker -L/tmp/static-libs \
     && install -D -m 0555 "$(swift build -c release --show-bin-path)/nonroot-admission" /out/nonroot-admission \
     && strip /out/nonroot-admission
 

@@ -14,7 +14,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
@@ -31,11 +30,12 @@ let package = Package(
         .target(name: "AdmissionModel"),
         // The kubelet's and Pod Security's rules as pure functions, one rule per file.
         .target(name: "NonRootPolicy", dependencies: ["AdmissionModel"]),
+        // LibYAML's parser, vendored (see Sources/CLibYAML/README.md), and a Swift composer over it
+        // that needs no Foundation.
+        .target(name: "CLibYAML", exclude: ["License", "README.md"], cSettings: [.define("YAML_DECLARE_STATIC")]),
+        .target(name: "YAML", dependencies: ["CLibYAML"]),
         // Image references and the image catalog: what is known about images without a network.
-        .target(name: "ImageResolution", dependencies: [
-            "AdmissionModel", "NonRootPolicy",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(name: "ImageResolution", dependencies: ["AdmissionModel", "NonRootPolicy", "YAML"]),
         // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
         .target(name: "ImageRegistry", dependencies: [
             "AdmissionModel", "NonRootPolicy", "ImageResolution",
@@ -51,10 +51,7 @@ let package = Package(
         // The decision pipeline shared by the server and the command line: bytes in, response out.
         .target(name: "AdmissionCore", dependencies: ["AdmissionModel", "NonRootPolicy", "ImageResolution"]),
         // Readers for replay and check: JSON, JSON Lines, multi-document YAML, audit logs, manifests.
-        .target(name: "ReviewInput", dependencies: [
-            "AdmissionModel",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(name: "ReviewInput", dependencies: ["AdmissionModel", "YAML"]),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
             "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore",
@@ -81,6 +78,7 @@ let package = Package(
         .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "WebhookServerTests", dependencies: ["WebhookServer", "AdmissionModel", "TestSupport"]),

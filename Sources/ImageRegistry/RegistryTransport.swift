@@ -211,7 +211,7 @@ final class RegistryTransport: Sendable {
         if text.contains("WRONG_VERSION_NUMBER") {
             return "the server does not speak TLS; if it is a plain HTTP registry, name it in --registry-allow-insecure"
         }
-        if let start = text.range(of: "OPENSSL_internal:") {
+        if let start = text.firstRange(of: "OPENSSL_internal:") {
             let rest = text[start.upperBound...]
             return String(rest.prefix { $0 != " " && $0 != "]" })
         }

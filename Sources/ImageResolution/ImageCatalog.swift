@@ -1,5 +1,5 @@
 public import NonRootPolicy
-import Yams
+import YAML
 
 /// A file that maps image references to their config `User`, for offline and air-gapped use:
 ///
@@ -76,52 +76,50 @@ public struct ImageCatalog: Sendable {
     /// Parses catalog text, YAML or JSON. Values are read as written, never as YAML numbers, so
     /// `1000:1000` stays a string (YAML 1.1 would read some `a:b` forms as base-60 integers).
     public static func parse(_ text: String, source: String? = nil) throws(ImageCatalogError) -> ImageCatalog {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ImageCatalogError(source: source, line: nil, reason: "not valid YAML or JSON: \(error)")
+            root = try YAMLParser.singleDocument(in: Array(text.utf8))
         } catch {
-            throw ImageCatalogError(source: source, line: nil, reason: "not valid YAML or JSON: \(error)")
+            throw ImageCatalogError(source: source, line: error.mark?.line, reason: "not valid YAML or JSON: \(error)")
         }
-        guard let root, let mapping = root.mapping else {
+        guard let root, root.pairs != nil else {
             throw ImageCatalogError(source: source, line: nil, reason: #"expected a mapping with an "images" key"#)
         }
-        guard let images = mapping["images"] else {
-            throw ImageCatalogError(source: source, line: root.mark.map { $0.line }, reason: #"missing the "images" key"#)
+        guard let images = root["images"] else {
+            throw ImageCatalogError(source: source, line: root.mark.line, reason: #"missing the "images" key"#)
         }
-        if case .scalar(let scalar) = images, scalar.style == .plain, ["", "null", "~"].contains(scalar.string) {
+        if let (text, style) = images.scalar, style == .plain, ["", "null", "~"].contains(text) {
             return ImageCatalog()
         }
-        guard let entries = images.mapping else {
-            throw ImageCatalogError(source: source, line: images.mark.map { $0.line }, reason: #""images" must map image references to USER strings"#)
+        guard let entries = images.pairs else {
+            throw ImageCatalogError(source: source, line: images.mark.line, reason: #""images" must map image references to USER strings"#)
         }
         var catalog = ImageCatalog()
-        for (key, value) in entries {
-            guard case .scalar(let keyScalar) = key else {
-                throw ImageCatalogError(source: source, line: key.mark.map { $0.line }, reason: "an image reference key must be a string")
+        for entry in entries {
+            guard let (keyText, _) = entry.key.scalar else {
+                throw ImageCatalogError(source: source, line: entry.key.mark.line, reason: "an image reference key must be a string")
             }
             let reference: ImageReference
             do {
-                reference = try ImageReference(parsing: keyScalar.string)
+                reference = try ImageReference(parsing: keyText)
             } catch {
-                throw ImageCatalogError(source: source, line: key.mark.map { $0.line }, reason: "key \(goQuote(keyScalar.string)): \(error.reason)")
+                throw ImageCatalogError(source: source, line: entry.key.mark.line, reason: "key \(goQuote(keyText)): \(error.reason)")
             }
-            switch value {
-            case .scalar(let valueScalar):
-                catalog.add(reference, text: keyScalar.string, user: ImageUser(configUser: userText(valueScalar)))
-            case .mapping(let platforms) where !platforms.isEmpty:
+            let value = entry.value
+            if let user = value.scalar {
+                catalog.add(reference, text: keyText, user: ImageUser(configUser: userText(user)))
+            } else if let platforms = value.pairs, !platforms.isEmpty {
                 var variants: [ImageUserVariant] = []
-                for (platformKey, platformValue) in platforms {
-                    let parts = platformKey.scalar?.string.lowercased().split(separator: "/", omittingEmptySubsequences: false) ?? []
-                    guard case .scalar(let user) = platformValue, (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
-                        throw ImageCatalogError(source: source, line: platformKey.mark.map { $0.line }, reason: "the USERs of \(goQuote(keyScalar.string)) must map os/arch[/variant] to strings")
+                for platform in platforms {
+                    let parts = platform.key.scalar?.text.lowercased().split(separator: "/", omittingEmptySubsequences: false) ?? []
+                    guard let user = platform.value.scalar, (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+                        throw ImageCatalogError(source: source, line: platform.key.mark.line, reason: "the USERs of \(goQuote(keyText)) must map os/arch[/variant] to strings")
                     }
                     variants.append(ImageUserVariant(user: ImageUser(configUser: userText(user)), platform: parts.joined(separator: "/")))
                 }
-                catalog.add(reference, text: keyScalar.string, variants: variants)
-            default:
-                throw ImageCatalogError(source: source, line: value.mark.map { $0.line }, reason: "the USER of \(goQuote(keyScalar.string)) must be a string, or a mapping of platforms to strings")
+                catalog.add(reference, text: keyText, variants: variants)
+            } else {
+                throw ImageCatalogError(source: source, line: value.mark.line, reason: "the USER of \(goQuote(keyText)) must be a string, or a mapping of platforms to strings")
             }
         }
         return catalog
@@ -129,8 +127,8 @@ public struct ImageCatalog: Sendable {
 }
 
 /// A plain `null` or `~` means no USER, as "" does.
-private func userText(_ scalar: Node.Scalar) -> String {
-    scalar.style == .plain && ["null", "~", "Null", "NULL"].contains(scalar.string) ? "" : scalar.string
+private func userText(_ scalar: (text: String, style: YAMLScalarStyle)) -> String {
+    scalar.style == .plain && ["null", "~", "Null", "NULL"].contains(scalar.text) ? "" : scalar.text
 }
 
 /// A catalog file that cannot be used, and where.

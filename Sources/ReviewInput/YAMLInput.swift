@@ -1,5 +1,5 @@
 import AdmissionModel
-import Yams
+import YAML
 
 /// Multi-document YAML, converted document by document to JSON text.
 enum YAMLInput {
@@ -15,18 +15,10 @@ enum YAMLInput {
             collector.stop(line: line, column: column, reason: "not UTF-8 text: invalid byte 0x\(hex(body[body.startIndex + invalid]))")
             return
         }
-        let text = String(decoding: body, as: UTF8.self)
-        var documents: YamlSequence<Node>
-        do {
-            documents = try Yams.compose_all(yaml: text, .default, .default, .utf8)
-        } catch {
-            let (line, column, reason) = describe(error, in: text)
-            collector.stop(line: line, column: column, reason: reason)
-            return
-        }
-        while let node = documents.next() {
+        let (documents, error) = YAMLParser.documents(in: Array(body))
+        for node in documents {
             // `---` with nothing (or only comments) after it, or an explicit null.
-            if case .scalar = node, node.resolvedTagName == .null { continue }
+            if node.scalar != nil, node.isNull { continue }
             var converter = Converter()
             let json: [UInt8]
             do {
@@ -39,39 +31,12 @@ enum YAMLInput {
                 let document = try JSONDocument(parsing: json, limits: JSONInput.limits)
                 collector.add(document.root)
             } catch {
-                collector.addUnreadable(line: node.mark?.line, column: node.mark?.column,
+                collector.addUnreadable(line: node.mark.line, column: node.mark.column,
                                         reason: "cannot use this YAML document: \(error.reason)")
             }
         }
-        if let error = documents.error {
-            let (line, column, reason) = describe(error, in: text)
-            collector.stop(line: line, column: column, reason: reason)
-        }
-    }
-
-    /// Line, column and reason of an error thrown by Yams.
-    static func describe(_ error: any Error, in text: String) -> (line: Int?, column: Int?, reason: String) {
-        guard let error = error as? YamlError else { return (nil, nil, "invalid YAML: \(error)") }
-        switch error {
-        case let .scanner(context, problem, mark, _),
-             let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
-            var reason = "invalid YAML: \(problem)"
-            if let context {
-                reason += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
-            }
-            return (mark.line, mark.column, reason)
-        case let .reader(problem, offset, _, yaml):
-            guard let offset else { return (nil, nil, "invalid YAML: \(problem)") }
-            let (line, column) = position(ofCharacter: offset, in: yaml)
-            return (line, column, "invalid YAML: \(problem)")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            let line = context.mark.line > 0 ? context.mark.line : nil
-            let column = context.mark.column > 0 ? context.mark.column : nil
-            return (line, column, "invalid YAML: duplicate key \(keys) in a mapping")
-        default:
-            return (nil, nil, "invalid YAML: \(error)")
+        if let error {
+            collector.stop(line: error.mark?.line, column: error.mark?.column, reason: "invalid YAML: \(error)")
         }
     }
 
@@ -105,20 +70,6 @@ enum YAMLInput {
         return (line, column)
     }
 
-    private static func position(ofCharacter offset: Int, in text: String) -> (Int, Int) {
-        var line = 1
-        var column = 1
-        for character in text.prefix(offset) {
-            if character == "\n" || character == "\r\n" {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-        }
-        return (line, column)
-    }
-
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789ABCDEF")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
@@ -127,7 +78,7 @@ enum YAMLInput {
 
 /// Why a YAML document cannot be turned into JSON, and where.
 struct YAMLConversionError: Error {
-    var mark: Mark?
+    var mark: YAMLMark?
     var reason: String
 }
 
@@ -145,46 +96,45 @@ struct YAMLConversionError: Error {
 /// bounded, so an alias bomb costs little and ends in an error.
 struct Converter {
     private var emitted = 0
-    private var anchored: [ObjectIdentifier: (anchor: Anchor, json: [UInt8])] = [:]
+    private var anchored: [Int: [UInt8]] = [:]
 
-    mutating func convert(_ node: Node) throws(YAMLConversionError) -> [UInt8] {
+    mutating func convert(_ node: YAMLNode) throws(YAMLConversionError) -> [UInt8] {
         var writer = JSONWriter(capacity: 1024)
         try write(node, to: &writer)
         return writer.bytes
     }
 
-    private mutating func count(_ bytes: Int, at node: Node) throws(YAMLConversionError) {
+    private mutating func count(_ bytes: Int, at node: YAMLNode) throws(YAMLConversionError) {
         emitted += bytes
         if emitted > YAMLInput.maximumDocumentBytes {
             throw YAMLConversionError(mark: node.mark, reason: "YAML document expands to more than \(YAMLInput.maximumDocumentBytes >> 20) MiB of JSON (aliases?)")
         }
     }
 
-    private mutating func write(_ node: Node, to writer: inout JSONWriter) throws(YAMLConversionError) {
+    private mutating func write(_ node: YAMLNode, to writer: inout JSONWriter) throws(YAMLConversionError) {
         guard let anchor = node.anchor else {
             try writeContent(node, to: &writer)
             return
         }
-        let id = ObjectIdentifier(anchor)
-        if let cached = anchored[id], cached.anchor === anchor {
-            try count(cached.json.count, at: node)
-            writer.raw(cached.json)
+        if let cached = anchored[anchor] {
+            try count(cached.count, at: node)
+            writer.raw(cached)
             return
         }
         var inner = JSONWriter(capacity: 256)
         try writeContent(node, to: &inner)
-        anchored[id] = (anchor, inner.bytes)
+        anchored[anchor] = inner.bytes
         writer.raw(inner.bytes)
     }
 
-    private mutating func writeContent(_ node: Node, to writer: inout JSONWriter) throws(YAMLConversionError) {
-        switch node {
-        case .scalar(let scalar):
-            try writeScalar(scalar, node: node, to: &writer)
-        case .sequence(let sequence):
+    private mutating func writeContent(_ node: YAMLNode, to writer: inout JSONWriter) throws(YAMLConversionError) {
+        switch node.content {
+        case .scalar(let text, _):
+            try writeScalar(text, node: node, to: &writer)
+        case .sequence(let elements):
             try count(2, at: node)
             writer.beginArray()
-            for element in sequence {
+            for element in elements {
                 try write(element, to: &writer)
             }
             writer.endArray()
@@ -197,23 +147,22 @@ struct Converter {
                 try write(value, to: &writer)
             }
             writer.endObject()
-        case .alias:
-            throw YAMLConversionError(mark: node.mark, reason: "cannot use this YAML document: unresolved alias")
         }
     }
 
     /// The mapping's pairs with merge keys applied and keys as text.
-    private func pairs(of mapping: Node.Mapping, node: Node, depth: Int = 0) throws(YAMLConversionError) -> [(String, Node)] {
-        var own: [(String, Node)] = []
-        var merged: [Node] = []
-        for (key, value) in mapping {
-            guard case .scalar(let scalar) = key else {
-                throw YAMLConversionError(mark: key.mark ?? node.mark, reason: "cannot use this YAML document: a mapping key must be a scalar, not a \(key.isMapping ? "mapping" : "sequence")")
+    private func pairs(of mapping: [YAMLPair], node: YAMLNode, depth: Int = 0) throws(YAMLConversionError) -> [(String, YAMLNode)] {
+        var own: [(String, YAMLNode)] = []
+        var merged: [YAMLNode] = []
+        for pair in mapping {
+            guard let (text, style) = pair.key.scalar else {
+                let kind = pair.key.pairs != nil ? "mapping" : "sequence"
+                throw YAMLConversionError(mark: pair.key.mark, reason: "cannot use this YAML document: a mapping key must be a scalar, not a \(kind)")
             }
-            if scalar.style == .plain || scalar.style == .any, key.resolvedTagName == .merge {
-                merged.append(value)
+            if style == .plain, pair.key.tag == .merge {
+                merged.append(pair.value)
             } else {
-                own.append((scalar.string, value))
+                own.append((text, pair.value))
             }
         }
         guard !merged.isEmpty else { return own }
@@ -222,19 +171,13 @@ struct Converter {
         }
 
         var seen = Set(own.map(\.0))
-        var result: [(String, Node)] = []
+        var result: [(String, YAMLNode)] = []
         for value in merged {
-            let sources: [Node]
-            switch value {
-            case .mapping: sources = [value]
-            case .sequence(let sequence): sources = Array(sequence)
-            default: sources = [value]
-            }
-            for source in sources {
-                guard case .mapping(let sourceMapping) = source else {
-                    throw YAMLConversionError(mark: source.mark ?? node.mark, reason: "cannot use this YAML document: a merge key (<<) needs a mapping or a list of mappings")
+            for source in value.elements ?? [value] {
+                guard let sourcePairs = source.pairs else {
+                    throw YAMLConversionError(mark: source.mark, reason: "cannot use this YAML document: a merge key (<<) needs a mapping or a list of mappings")
                 }
-                for (key, value) in try pairs(of: sourceMapping, node: source, depth: depth + 1) where !seen.contains(key) {
+                for (key, value) in try pairs(of: sourcePairs, node: source, depth: depth + 1) where !seen.contains(key) {
                     seen.insert(key)
                     result.append((key, value))
                 }
@@ -243,20 +186,19 @@ struct Converter {
         return result + own
     }
 
-    private mutating func writeScalar(_ scalar: Node.Scalar, node: Node, to writer: inout JSONWriter) throws(YAMLConversionError) {
-        let text = scalar.string
+    private mutating func writeScalar(_ text: String, node: YAMLNode, to writer: inout JSONWriter) throws(YAMLConversionError) {
         try count(text.utf8.count + 2, at: node)
-        switch node.resolvedTagName {
+        switch node.tag {
         case .null:
             writer.null()
         case .bool:
-            if let value = Bool.construct(from: scalar) { writer.bool(value) } else { writer.string(text) }
+            if let value = node.boolValue { writer.bool(value) } else { writer.string(text) }
         case .int:
-            if let value = Int.construct(from: scalar) {
+            if let value = node.intValue {
                 writer.int(value)
             } else if isJSONNumber(text) {
                 writer.raw(text.utf8)
-            } else if let value = Double.construct(from: scalar), value.isFinite {
+            } else if let value = node.doubleValue, value.isFinite {
                 writer.raw(String(value).utf8)
             } else {
                 writer.string(text)
@@ -264,7 +206,7 @@ struct Converter {
         case .float:
             if isJSONNumber(text) {
                 writer.raw(text.utf8)
-            } else if let value = Double.construct(from: scalar), value.isFinite {
+            } else if let value = node.doubleValue, value.isFinite {
                 writer.raw(String(value).utf8)
             } else {
                 writer.string(text)
@@ -272,16 +214,6 @@ struct Converter {
         default:
             writer.string(text)
         }
-    }
-}
-
-private extension Node {
-    /// The resolved tag (`Tag.name` is internal to Yams; its raw value is public).
-    var resolvedTagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
-
-    var isMapping: Bool {
-        if case .mapping = self { return true }
-        return false
     }
 }
 

@@ -67,6 +67,16 @@ struct DockerfileTests {
         #expect(user.resolved == "65532", "the manifests' runAsUser is 65532")
     }
 
+    /// Full Foundation brings ICU and its data: 80.8 MB stripped against 40.9 MB without it. The debug
+    /// binary links Swift's libraries dynamically, so `ldd` shows which Foundation it needs.
+    @Test func shippedBinaryLinksNoFullFoundation() async throws {
+        let ldd = try await Shell.check("ldd", [Install.executable])
+        #expect(ldd.contains("libFoundationEssentials.so"), "\(ldd)")
+        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so", "libFoundationNetworking.so"] {
+            #expect(!ldd.contains(library), "\(library) is linked; a module imports Foundation instead of FoundationEssentials:\n\(ldd)")
+        }
+    }
+
     @Test func runtimeStageNeedsNoShell() throws {
         let dockerfile = try Self.load()
         let runtime = try #require(dockerfile.finalStage)

@@ -22,8 +22,19 @@ struct StaticBuildTests {
         let scratchPath = base.appendingPathComponent("scratch").path
         try Self.layOutDockerContext(at: context)
 
+        // The Dockerfile's static-zlib folder (see its comment), made the same way.
+        let staticLibs = base.appendingPathComponent("static-libs")
+        try? FileManager.default.removeItem(at: staticLibs)
+        try FileManager.default.createDirectory(at: staticLibs, withIntermediateDirectories: true)
+        let zlib = try await Shell.check("find", ["/usr/lib", "-name", "libz.a"]).split(separator: "\n").first.map(String.init)
+        try FileManager.default.createSymbolicLink(atPath: staticLibs.appendingPathComponent("libz.a").path,
+                                                   withDestinationPath: try #require(zlib, "zlib1g-dev is needed for libz.a"))
+        let dockerfile = try String(contentsOf: Install.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains("--static-swift-stdlib --product nonroot-admission -Xlinker -L/tmp/static-libs"))
+
         let build = try await Shell.run("swift", [
             "build", "-c", "release", "--static-swift-stdlib", "--product", "nonroot-admission", "--scratch-path", scratchPath,
+            "-Xlinker", "-L" + staticLibs.path,
         ], in: context, timeout: .seconds(3600))
         #expect(build.succeeded, "\(build)")
         let binPath = try await Shell.check("swift", ["build", "-c", "release", "--scratch-path", scratchPath, "--show-bin-path"], in: context)
@@ -54,7 +65,10 @@ struct StaticBuildTests {
         try await Shell.check("strip", [stripped])
         let size = { (path: String) -> Int in ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
         print("static build: \(binary) \(size(binary)) bytes, stripped \(size(stripped)) bytes\nldd:\n\(ldd)")
+        // 40.9 MB stripped with FoundationEssentials only (80.8 MB while Yams linked Foundation and ICU);
+        // the bound catches Foundation coming back through a dependency.
         #expect(size(stripped) > 0)
+        #expect(size(stripped) < 45_000_000, "stripped binary is \(size(stripped)) bytes; did Foundation (ICU) come back?")
     }
 
     /// Package.swift, Package.resolved, Sources/ and Tests/TestSupport, plus an empty folder for every
