@@ -248,6 +248,20 @@ struct CatalogAndImageResolverTests {
         }
     }
 
+    @Test("YAML syntax errors, duplicate images and a second document are errors with their line", arguments: [
+        ("images:\n  nginx:1.27: [\"101\"\n", #"images.yaml:3: not valid YAML or JSON: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 15)"#),
+        ("images:\n  nginx:1.27: \"101\"\n  nginx:1.27: \"0\"\n", #"images.yaml:2: not valid YAML or JSON: duplicate key "nginx:1.27" in a mapping"#),
+        ("images: {}\n---\nimages: {}\n", #"images.yaml:2: not valid YAML or JSON: but found another document (expected a single document in the stream at line 1, column 1)"#),
+    ])
+    func unreadableCatalogText(text: String, message: String) {
+        do {
+            _ = try ImageCatalog.parse(text, source: "images.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
     @Test("an empty platform mapping is not a USER")
     func emptyPlatformMapping() {
         do {
