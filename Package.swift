@@ -10,7 +10,8 @@ let package = Package(
         .library(name: "NonRootAdmissionCore", targets: ["AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
         // The registry client, for Benchmarks/ and for embedding.
         .library(name: "NonRootAdmissionRegistry", targets: ["ImageRegistry"]),
-        .library(name: "NonRootAdmissionInput", targets: ["ReviewInput"]),
+        // The replay readers and the YAML module under them, for Fuzz/.
+        .library(name: "NonRootAdmissionInput", targets: ["ReviewInput", "YAML"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -30,5 +30,6 @@ let package = Package(
         .executableTarget(name: "FuzzImageUser", dependencies: ["FuzzSupport", core]),
         .executableTarget(name: "FuzzRegistryDocuments", dependencies: ["FuzzSupport", core, registry]),
         .executableTarget(name: "FuzzReviewInput", dependencies: ["FuzzSupport", core, input]),
+        .executableTarget(name: "FuzzYAML", dependencies: ["FuzzSupport", core, input]),
     ]
 )

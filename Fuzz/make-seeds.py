@@ -22,7 +22,7 @@ import re
 import sys
 
 ROOT, OUT = sys.argv[1], sys.argv[2]
-TARGETS = ["FuzzReview", "FuzzJSONDifferential", "FuzzImageReference", "FuzzImageUser", "FuzzRegistryDocuments", "FuzzReviewInput"]
+TARGETS = ["FuzzReview", "FuzzJSONDifferential", "FuzzImageReference", "FuzzImageUser", "FuzzRegistryDocuments", "FuzzReviewInput", "FuzzYAML"]
 SELECTED = {"FuzzRegistryDocuments", "FuzzReviewInput"}
 # FuzzReviewInput selectors: extension index (json, jsonl, yaml, "", log, ndjson, yml, txt) + 8 for manifests.
 INPUT_JSON, INPUT_YAML_MANIFESTS = 0x00, 0x0A
@@ -100,6 +100,12 @@ for path in glob.glob(os.path.join(ROOT, "Examples/images.yaml")) + glob.glob(os
             add("FuzzImageReference", "examples", key.strip('"'))
             add("FuzzImageUser", "examples", value.strip().strip('"'))
 
+# Every YAML file of the repository (manifests, catalogs, the deploy/ kustomizations) for FuzzYAML.
+for path in sorted(glob.glob(os.path.join(ROOT, "Examples", "**", "*.yaml"), recursive=True)
+                   + glob.glob(os.path.join(ROOT, "deploy", "**", "*.yaml"), recursive=True)
+                   + glob.glob(os.path.join(ROOT, "Benchmarks/Fixtures/*.yaml"))):
+    add("FuzzYAML", "repo", read(path))
+
 # Test inputs.
 hexes = {"sha256Hex": "0123456789abcdef" * 4, "sha384Hex": "0123456789abcdef" * 6, "sha512Hex": "0123456789abcdef" * 8}
 for path in glob.glob(os.path.join(ROOT, "Tests/ImageResolutionTests/*.swift")):
@@ -129,6 +135,7 @@ else:
     for number, path in enumerate(sorted(glob.glob(os.path.join(conformance, "psa-fixtures", "**", "*.yaml"), recursive=True))):
         data = read(path)
         add("FuzzReviewInput", "psa", bytes([INPUT_YAML_MANIFESTS]) + data)
+        add("FuzzYAML", "psa", data)
         for image in images_in(data.decode()):
             add("FuzzImageReference", "psa", image)
         if yaml is not None:

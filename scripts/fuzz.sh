@@ -9,7 +9,7 @@
 #                                      is kept in the work dir and grows from run to run.
 #   scripts/fuzz.sh --build            build only.
 # Options (after the mode):
-#   --targets "FuzzReview FuzzImageUser"   run only these (default: all six)
+#   --targets "FuzzReview FuzzImageUser"   run only these (default: all seven)
 #   --work DIR                             work dir (default: $FUZZ_WORK_DIR or Fuzz/.build/fuzz-work)
 #   --jobs N                               targets fuzzed at once (default: the number of cores)
 # Environment: FUZZ_SHORT_RUNS (executions per target in --short), FUZZ_SEED, FUZZ_CONFIGURATION
@@ -27,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-all_targets=(FuzzReview FuzzJSONDifferential FuzzImageReference FuzzImageUser FuzzRegistryDocuments FuzzReviewInput)
+all_targets=(FuzzReview FuzzJSONDifferential FuzzImageReference FuzzImageUser FuzzRegistryDocuments FuzzReviewInput FuzzYAML)
 mode=short
 long_seconds=600
 case "${1:-}" in
@@ -65,6 +65,7 @@ short_runs() {
         FuzzImageUser) echo 200000 ;;
         FuzzRegistryDocuments) echo 100000 ;;
         FuzzReviewInput) echo 40000 ;;
+        FuzzYAML) echo 60000 ;;
     esac
 }
 if [ "$mode" = long ]; then configuration=${FUZZ_CONFIGURATION:-release}; else configuration=${FUZZ_CONFIGURATION:-debug}; fi
@@ -73,7 +74,7 @@ if [ "$mode" = long ]; then configuration=${FUZZ_CONFIGURATION:-release}; else c
 max_len() {
     case "$1" in
         FuzzReview|FuzzJSONDifferential|FuzzReviewInput) echo 12288 ;;
-        FuzzRegistryDocuments) echo 4096 ;;
+        FuzzRegistryDocuments|FuzzYAML) echo 4096 ;;
         FuzzImageReference) echo 512 ;;
         FuzzImageUser) echo 128 ;;
     esac
@@ -131,6 +132,8 @@ python3 Fuzz/make-seeds.py "$root" "$run_dir/seeds"
 run_target() {
     local t=$1
     local corpus=$run_dir/corpus/$t artifacts=$run_dir/artifacts/$t/ log=$run_dir/logs/$t.log
+    # The corpus carries over between long runs; findings belong to this run only.
+    rm -rf "$artifacts"
     mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
     local limit
     if [ "$mode" = short ]; then limit=(-runs="$(short_runs "$t")"); else limit=(-max_total_time="$long_seconds"); fi
