@@ -92,7 +92,8 @@ struct WebhookListener {
                             connection.eventLoop.makeCompletedFuture {
                                 let sync = connection.pipeline.syncOperations
                                 try sync.addHandler(RequestDeadlineHandler(timeout: TimeAmount(limits.requestTimeout)))
-                                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
+                                try sync.addHandler(MalformedRequestResponder(context: shared))
                                 try sync.addHandler(WebhookRequestHandler(context: shared, isHTTP2: false))
                             }
                         }

@@ -34,6 +34,32 @@ extension ServerIntegrationTests {
             }
         }
 
+        /// What HTTP/1.1's parser refuses gets a `metav1.Status` too (NIO's own handler sends an empty 400),
+        /// is counted, and closes only that connection.
+        @Test func requestsTheHTTPParserRefusesAreAStatusAndCounted() async throws {
+            let certificates = try TestCertificates.get()
+            try await ServerProcess.with(cert: certificates.serverA.cert, key: certificates.serverA.key) { server in
+                // 100 KiB in one header: over the parser's 80 KiB.
+                let flood = try await Curl.request(server.url(), body: .file(Examples.allowed), headers: ["x-padding: " + String(repeating: "a", count: 100 << 10)])
+                #expect(flood.statusLine == "HTTP/1.1 400 Bad Request", "\(flood)")
+                #expect(flood.header("content-type") == "application/json")
+                #expect(flood.header("content-length") == String(flood.body.count))
+                #expect(flood.header("connection") == "close")
+                #expect(flood.bodyText == statusBody(400, "BadRequest", "request headers are larger than 80 KiB"), "\(flood)")
+                try await expectServing(server, "after a header flood")
+
+                // A space inside a header name.
+                let token = try await Curl.request(server.url(), body: .file(Examples.allowed), headers: ["bad header: x"])
+                #expect(token.statusLine == "HTTP/1.1 400 Bad Request", "\(token)")
+                #expect(token.bodyText == statusBody(400, "BadRequest", "malformed HTTP/1.1 request: invalid character in header"), "\(token)")
+                try await expectServing(server, "after a bad header name")
+
+                let metrics = try PlainHTTP.metrics(port: server.metricsPort)
+                #expect(metrics.contains(#"nonroot_admission_http_rejections_total{code="400"} 2"#), "\(metrics)")
+                #expect(server.logTail.contains(#""reason":"request headers are larger than 80 KiB""#), "\(server.logTail)")
+            }
+        }
+
         @Test(arguments: [HTTPVersion.http1, .http2])
         func methodPathAndMediaType(version: HTTPVersion) async throws {
             let certificates = try TestCertificates.get()
