@@ -59,15 +59,7 @@ done
 
 wall0=$(rel_now)
 rel_need_tools curl openssl python3 docker-registry
-rel_workdir faults
-rel_log "work directory $WORK"
-trap 'rel_cleanup' EXIT
-trap 'exit 130' INT TERM
-rel_binary "$build"
-rel_ports_free $(seq "$REL_PORT_BASE" $((REL_PORT_BASE + 7))) "$REL_LISTEN_PORT" "$REL_METRICS_PORT"
-rel_certs "$WORK/certs"
-rel_registry_start
-python3 "$REL_HELPERS/bodies.py" "$REPO" "$WORK/bodies" "$REG_PLAIN" "$REG_FAULTS" "$REG_TLS"
+rel_prepare faults "$build"
 
 args=(--bin "$BIN" --work "$WORK" --certs "$WORK/certs" --bodies "$WORK/bodies" --regfix-dir "$REGFIX_DIR"
       --plain "$REG_PLAIN" --faults "$REG_FAULTS" --tls "$REG_TLS" --regfix-ca "$REGFIX_CA_CERT"

@@ -61,16 +61,7 @@ done
 
 wall0=$(rel_now)
 rel_need_tools h2load curl openssl python3
-rel_workdir soak
-rel_log "work directory $WORK"
-trap 'rel_cleanup' EXIT
-trap 'exit 130' INT TERM
-rel_binary "$build"
-rel_ports_free $(seq "$REL_PORT_BASE" $((REL_PORT_BASE + 7))) "$REL_LISTEN_PORT" "$REL_METRICS_PORT"
-
-rel_certs "$WORK/certs"
-rel_registry_start
-python3 "$REL_HELPERS/bodies.py" "$REPO" "$WORK/bodies" "$REG_PLAIN" "$REG_FAULTS" "$REG_TLS"
+rel_prepare soak "$build"
 
 "$BIN" serve --tls-cert-file "$WORK/certs/tls.crt" --tls-key-file "$WORK/certs/tls.key" \
     --listen "127.0.0.1:$REL_LISTEN_PORT" --metrics-listen "127.0.0.1:$REL_METRICS_PORT" \

@@ -112,6 +112,20 @@ rel_registry_start() {
     rel_log "registry fixture up in $(rel_since "$t0")s (plain $REG_PLAIN, faults $REG_FAULTS, tls $REG_TLS)"
 }
 
+# rel_prepare NAME BUILD(0|1): what soak.sh and faults.sh both do first: a work directory, cleanup on
+# exit, the server binary, free ports, certificates, the registry fixture and the request bodies.
+rel_prepare() {
+    rel_workdir "$1"
+    rel_log "work directory $WORK"
+    trap 'rel_cleanup' EXIT
+    trap 'exit 130' INT TERM
+    rel_binary "$2"
+    rel_ports_free $(seq "$REL_PORT_BASE" $((REL_PORT_BASE + 7))) "$REL_LISTEN_PORT" "$REL_METRICS_PORT"
+    rel_certs "$WORK/certs"
+    rel_registry_start
+    python3 "$REL_HELPERS/bodies.py" "$REPO" "$WORK/bodies" "$REG_PLAIN" "$REG_FAULTS" "$REG_TLS"
+}
+
 rel_registry_stop() {
     if [ "$REL_REGISTRY_UP" = 1 ]; then
         REGFIX_DIR="$WORK/regfix" REGFIX_PORT_BASE="$REL_PORT_BASE" bash "$REPO/scripts/registry-fixture.sh" stop >>"$WORK/regfix-start.log" 2>&1 || true
