@@ -78,7 +78,7 @@ public struct ImageCatalog: Sendable {
     public static func parse(_ text: String, source: String? = nil) throws(ImageCatalogError) -> ImageCatalog {
         let root: YAMLNode?
         do {
-            root = try YAMLParser.singleDocument(in: Array(text.utf8))
+            root = try YAMLParser.singleDocument(in: text.utf8)
         } catch {
             throw ImageCatalogError(source: source, line: error.mark?.line, reason: "not valid YAML or JSON: \(error)")
         }

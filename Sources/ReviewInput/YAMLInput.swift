@@ -15,7 +15,7 @@ enum YAMLInput {
             collector.stop(line: line, column: column, reason: "not UTF-8 text: invalid byte 0x\(hex(body[body.startIndex + invalid]))")
             return
         }
-        let (documents, error) = YAMLParser.documents(in: Array(body))
+        let (documents, error) = YAMLParser.documents(in: body)
         for node in documents {
             // `---` with nothing (or only comments) after it, or an explicit null.
             if node.scalar != nil, node.isNull { continue }

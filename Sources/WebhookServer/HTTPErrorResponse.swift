@@ -1,6 +1,18 @@
 import AdmissionModel
 import NIOHTTP1
 
+extension HTTPHeaders {
+    /// The headers of a JSON answer: type, length, and `connection: close` when the server closes after it.
+    static func json(length: Int, closing: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(3)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(length))
+        if closing { headers.add(name: "connection", value: "close") }
+        return headers
+    }
+}
+
 /// A refusal before any decision, as a `metav1.Status` body: the apiserver shows its message.
 struct HTTPErrorResponse: Error {
     var status: HTTPResponseStatus

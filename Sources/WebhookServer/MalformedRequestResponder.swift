@@ -27,12 +27,9 @@ final class MalformedRequestResponder: ChannelDuplexHandler, RemovableChannelHan
         }
         if !hasUnterminatedResponse {
             let refusal = HTTPErrorResponse.badRequest(Self.message(for: parserError))
-            self.context.metrics?.recordRejection(code: Int(refusal.status.code))
-            self.context.logger.notice("request refused", metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal.message)"])
+            self.context.recordRefusal(refusal, path: nil)
             let body = refusal.body
-            let headers = HTTPHeaders([
-                ("content-type", "application/json"), ("content-length", String(body.count)), ("connection", "close"),
-            ])
+            let headers = HTTPHeaders.json(length: body.count, closing: true)
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

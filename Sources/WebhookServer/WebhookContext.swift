@@ -27,6 +27,14 @@ final class WebhookContext: Sendable {
         self.readiness = readiness
         self.bodyBudget = ByteBudget(limit: limits.maximumBufferedBytes)
     }
+
+    /// Counts and logs a request refused before any decision (`path` when the head was read).
+    func recordRefusal(_ refusal: HTTPErrorResponse, path: String?) {
+        metrics?.recordRejection(code: Int(refusal.status.code))
+        var metadata: Logger.Metadata = ["status": "\(refusal.status.code)", "reason": "\(refusal.message)"]
+        if let path { metadata["path"] = "\(path)" }
+        logger.notice("request refused", metadata: metadata)
+    }
 }
 
 /// Bytes buffered by all requests together, so many large bodies at once cannot exhaust memory.

@@ -201,18 +201,13 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         timeout = nil
         releaseBudget()
         if case .receiving = state { state = .discarding } else if !keepAlive { state = .discarding }
-        shared.metrics?.recordRejection(code: Int(error.status.code))
-        shared.logger.notice("request refused", metadata: ["status": "\(error.status.code)", "path": "\(head.uri)", "reason": "\(error.message)"])
+        shared.recordRefusal(error, path: head.uri)
         write(status: error.status, body: error.body, head: head, extraHeaders: error.extraHeaders, keepAlive: keepAlive && head.isKeepAlive, context: context)
     }
 
     private func write(status: HTTPResponseStatus, body: [UInt8], head: HTTPRequestHead, extraHeaders: [(String, String)], keepAlive: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(4)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.count))
+        var headers = HTTPHeaders.json(length: body.count, closing: !isHTTP2 && !keepAlive)
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
-        if !isHTTP2 && !keepAlive { headers.add(name: "connection", value: "close") }
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: isHTTP2 ? .http2 : head.version, status: status, headers: headers))), promise: nil)

@@ -96,14 +96,24 @@ public struct YAMLPair: Sendable {
 }
 
 /// Why YAML text cannot be read, and where.
-public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What the parser was doing, and where: "while parsing a block mapping" at 3:1.
+    public struct Context: Sendable, Hashable {
+        public var text: String
+        public var mark: YAMLMark
+
+        public init(text: String, mark: YAMLMark) {
+            self.text = text
+            self.mark = mark
+        }
+    }
+
     public var mark: YAMLMark?
     /// What is wrong, with LibYAML's wording, e.g. "mapping values are not allowed in this context".
     public var problem: String
-    /// What the parser was doing, and where, e.g. "while parsing a block mapping" at 3:1.
-    public var context: (text: String, mark: YAMLMark)?
+    public var context: Context?
 
-    public init(mark: YAMLMark?, problem: String, context: (text: String, mark: YAMLMark)? = nil) {
+    public init(mark: YAMLMark?, problem: String, context: Context? = nil) {
         self.mark = mark
         self.problem = problem
         self.context = context
@@ -113,10 +123,5 @@ public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         guard let context else { return problem }
         return "\(problem) (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
-    }
-
-    public static func == (lhs: YAMLError, rhs: YAMLError) -> Bool {
-        lhs.mark == rhs.mark && lhs.problem == rhs.problem
-            && lhs.context?.text == rhs.context?.text && lhs.context?.mark == rhs.context?.mark
     }
 }

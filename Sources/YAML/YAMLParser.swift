@@ -5,7 +5,7 @@ import CLibYAML
 public enum YAMLParser {
     /// Every document of a UTF-8 stream, in order, and the error that stopped the stream, if any.
     /// The documents before an error are kept, so a reader can use them and still report it.
-    public static func documents(in bytes: [UInt8]) -> (documents: [YAMLNode], error: YAMLError?) {
+    public static func documents(in bytes: some Collection<UInt8>) -> (documents: [YAMLNode], error: YAMLError?) {
         let events = EventReader(bytes)
         var documents: [YAMLNode] = []
         do {
@@ -19,13 +19,13 @@ public enum YAMLParser {
     }
 
     /// The stream's only document; nil for a stream without documents.
-    public static func singleDocument(in bytes: [UInt8]) throws(YAMLError) -> YAMLNode? {
+    public static func singleDocument(in bytes: some Collection<UInt8>) throws(YAMLError) -> YAMLNode? {
         let events = EventReader(bytes)
         guard let document = try nextDocument(from: events) else { return nil }
         let next = try events.next()
         if case .documentStart = next.kind {
             throw YAMLError(mark: next.mark, problem: "but found another document",
-                            context: ("expected a single document in the stream", YAMLMark(line: 1, column: 1)))
+                            context: YAMLError.Context(text: "expected a single document in the stream", mark: YAMLMark(line: 1, column: 1)))
         }
         return document
     }
@@ -130,28 +130,29 @@ private struct Composer {
         }
     }
 
-    /// Scalar keys that repeat (same text and tag), reported at the first one's first occurrence.
+    /// Scalar keys that repeat (same text and tag), named in the order of their first occurrence and
+    /// reported at the earliest one.
     private static func checkDuplicates(_ pairs: [YAMLPair]) throws(YAMLError) {
         guard pairs.count > 1 else { return }
         struct Key: Hashable {
             var text: String
             var tag: YAMLTag
         }
-        var seen: [Key: Int] = [:]
-        var duplicates: [(first: Int, text: String)] = []
+        var firstIndex: [Key: Int] = [:]
+        var repeated = Set<Int>()
         for (index, pair) in pairs.enumerated() {
             guard let text = pair.key.scalar?.text else { continue }
             let key = Key(text: text, tag: pair.key.tag)
-            if let first = seen[key] {
-                if !duplicates.contains(where: { $0.first == first }) { duplicates.append((first, text)) }
+            if let first = firstIndex[key] {
+                repeated.insert(first)
             } else {
-                seen[key] = index
+                firstIndex[key] = index
             }
         }
-        guard let first = duplicates.min(by: { $0.first < $1.first }) else { return }
-        let names = duplicates.sorted { $0.first < $1.first }.map { "\"\($0.text)\"" }.joined(separator: ", ")
-        throw YAMLError(mark: pairs[first.first].key.mark,
-                        problem: "duplicate key\(duplicates.count == 1 ? "" : "s") \(names) in a mapping")
+        guard let earliest = repeated.min() else { return }
+        let names = repeated.sorted().compactMap { pairs[$0].key.scalar?.text }.map { "\"\($0)\"" }.joined(separator: ", ")
+        throw YAMLError(mark: pairs[earliest].key.mark,
+                        problem: "duplicate key\(repeated.count == 1 ? "" : "s") \(names) in a mapping")
     }
 }
 
@@ -181,7 +182,8 @@ final class EventReader {
     private let count: Int
     private let ready: Bool
 
-    init(_ bytes: [UInt8]) {
+    /// Copies `bytes` once, into memory LibYAML can keep pointing at.
+    init(_ bytes: some Collection<UInt8>) {
         parser = .allocate(capacity: 1)
         input = .allocate(capacity: max(bytes.count, 1))
         count = bytes.count
@@ -254,7 +256,7 @@ final class EventReader {
                 return YAMLError(mark: mark, problem: problem)
             }
             let contextMark = YAMLMark(line: state.context_mark.line + 1, column: state.context_mark.column + 1)
-            return YAMLError(mark: mark, problem: problem, context: (context, contextMark))
+            return YAMLError(mark: mark, problem: problem, context: YAMLError.Context(text: context, mark: contextMark))
         }
     }
 

@@ -156,7 +156,7 @@ struct YAMLDocumentTests {
         #expect(try YAMLParser.singleDocument(in: Array("a: 1\n".utf8))?["a"]?.intValue == 1)
         #expect(try YAMLParser.singleDocument(in: []) == nil)
         #expect(throws: YAMLError(mark: YAMLMark(line: 2, column: 1), problem: "but found another document",
-                                  context: ("expected a single document in the stream", YAMLMark(line: 1, column: 1)))) {
+                                  context: YAMLError.Context(text: "expected a single document in the stream", mark: YAMLMark(line: 1, column: 1)))) {
             try YAMLParser.singleDocument(in: Array("a: 1\n---\nb: 2\n".utf8))
         }
     }
