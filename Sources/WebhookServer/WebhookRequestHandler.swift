@@ -31,6 +31,8 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         /// The body as the decoder takes it: collected straight into an array, so a body is held once,
         /// not once in a ByteBuffer and again as the array the parser reads.
         var body: [UInt8]
+        /// The Content-Length, when the client sent one.
+        var declaredLength: Int?
         var started: ContinuousClock.Instant
     }
 
@@ -58,10 +60,11 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
                 fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body is larger than \(shared.limits.maximumBodyBytes) bytes"), head: request.head, context: context)
                 return
             }
-            // Charge what the array will hold: its capacity, which grows by doubling for chunked bodies.
+            // With a declared length the whole body was charged with the head. Without one (chunked) the
+            // array grows by doubling: charge its capacity as it grows.
             var capacity = request.body.capacity
             if needed > capacity { capacity = min(max(needed, capacity * 2), shared.limits.maximumBodyBytes) }
-            guard charge(upTo: capacity, total: needed) else {
+            guard charge(upTo: request.declaredLength == nil ? capacity : needed, total: needed) else {
                 fail(HTTPErrorResponse(status: .serviceUnavailable, message: "server is busy: too many request bytes in flight; retry"), head: request.head, context: context)
                 return
             }
@@ -120,11 +123,17 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.limits.maximumBodyBytes) bytes"), head: head, context: context)
             return
         }
-        // The declared length is reserved as it arrives (see `charge`), so a lying Content-Length holds nothing.
-        let capacity = min(length ?? 16_384, shared.limits.maximumBodyBytes)
+        // A declared length is charged whole, before any byte is read: under a flood, the bodies admitted
+        // can finish and the others are refused at once, instead of all of them holding part of the
+        // budget. The array is sized once, and only the pages written become resident (large
+        // allocations are fresh mappings: see `MemoryTuning`).
+        if let length, !charge(upTo: length, total: length) {
+            fail(HTTPErrorResponse(status: .serviceUnavailable, message: "server is busy: too many request bytes in flight; retry"), head: head, context: context)
+            return
+        }
         var body: [UInt8] = []
-        body.reserveCapacity(min(capacity, shared.limits.smallRequestBytes))
-        state = .receiving(Request(head: head, mode: mode, body: body, started: .now))
+        body.reserveCapacity(min(length ?? 16_384, shared.limits.maximumBodyBytes))
+        state = .receiving(Request(head: head, mode: mode, body: body, declaredLength: length, started: .now))
         // A client that sends its body too slowly is cut off.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -16,6 +16,7 @@ import Synchronization
 public enum WebhookServer {
     /// Runs until a shutdown signal; returns normally after a complete drain.
     public static func run(_ configuration: ServerConfiguration, version: String, logger: Logger) async throws {
+        MemoryTuning.apply()
         let metrics = ServerMetrics.bootstrap(version: version)
         let tls = try TLSContextProvider(files: configuration.tls, refreshInterval: configuration.certificateRefreshInterval, logger: logger, metrics: metrics)
         let recorder = try configuration.recordDirectory.map { directory in
