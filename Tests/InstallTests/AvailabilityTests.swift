@@ -130,7 +130,7 @@ struct AvailabilityTests {
             "allowedGroups: ['system:masters']",
             "allowedUsers: []",
             "newKeys: has(object.metadata.labels) ? object.metadata.labels.filter(k, k.startsWith('nonroot-admission.io/')) : []",
-            "oldKeys: oldObject != null && has(oldObject.metadata.labels) ? oldObject.metadata.labels.filter(k, k.startsWith('nonroot-admission.io/')) : []",
+            "oldKeys: request.operation == 'UPDATE' && has(oldObject.metadata.labels) ? oldObject.metadata.labels.filter(k, k.startsWith('nonroot-admission.io/')) : []",
             "touched: variables.newKeys.exists(k, !(k in variables.oldKeys) || oldObject.metadata.labels[k] != object.metadata.labels[k]) || variables.oldKeys.exists(k, !(k in variables.newKeys))",
             "allowed: request.userInfo.username in variables.allowedUsers || request.userInfo.groups.exists(g, g in variables.allowedGroups)",
         ], "\(variables)")
