@@ -51,7 +51,7 @@ struct WebhookListener {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLServerHandler(context: tls.context()))
+                    try tls.addHandlers(to: sync)
                     try sync.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(limits.handshakeTimeout)))
                     try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
                     try sync.addHandler(IdleCloseHandler())

@@ -25,7 +25,7 @@ struct DeployTests {
             #expect(!rendered.objects(kind: kind).isEmpty, "\(overlay) renders no \(kind)")
         }
         // Every namespaced object lands in the webhook's namespace.
-        for object in rendered.documents where !["Namespace", "ValidatingWebhookConfiguration"].contains(object["kind"] as? String) {
+        for object in rendered.documents where !Install.clusterScopedKinds.contains(object["kind"] as? String ?? "") {
             #expect(object[path: "metadata.namespace"] as? String == Install.namespace, "\(object["kind"] ?? "?") \(object[path: "metadata.name"] ?? "?")")
         }
     }
