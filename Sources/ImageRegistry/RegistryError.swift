@@ -25,7 +25,7 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(after: Duration)
     case transport(host: String, reason: String)
     /// A global limit was reached and no room came free before the deadline.
-    case busy(RegistryLimit, waited: Duration)
+    case busy(RegistryLimit)
 
     public var description: String {
         switch self {
@@ -63,8 +63,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
             return "registry lookup timed out after \(RegistryError.format(after))"
         case .transport(let host, let reason):
             return "cannot reach registry \(host): \(reason)"
-        case .busy(let limit, let waited):
-            return "registry lookups are busy: \(limit); gave up after \(RegistryError.format(waited))"
+        case .busy(let limit):
+            return "registry lookups are busy: \(limit); no room came free before the lookup's deadline"
         }
     }
 
@@ -77,7 +77,7 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The global limits on registry lookups a lookup can wait for.
-public enum RegistryLimit: Sendable, Equatable, CustomStringConvertible {
+public enum RegistryLimit: Sendable, Hashable, CustomStringConvertible {
     /// `--registry-max-concurrent-fetches`.
     case fetches(Int)
     /// `--registry-max-bytes-in-flight`.
@@ -86,7 +86,7 @@ public enum RegistryLimit: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fetches(let count):
-            "\(count) requests in flight, the most allowed (--registry-max-concurrent-fetches)"
+            "\(count) \(count == 1 ? "request" : "requests") in flight, the most allowed (--registry-max-concurrent-fetches)"
         case .bytes(let count):
             "\(RegistryLimit.format(bytes: count)) of responses held, the most allowed (--registry-max-bytes-in-flight)"
         }

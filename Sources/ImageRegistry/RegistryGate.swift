@@ -36,6 +36,9 @@ final class RegistryGate: Sendable {
     /// Units in use now.
     var used: Int { state.withLock { $0.used } }
 
+    /// Requests waiting now.
+    var waiting: Int { state.withLock { $0.queue.count } }
+
     /// Takes `amount` units, waiting until `deadline` at most. False when they were not granted in time,
     /// when `amount` is more than the whole capacity, or when too many are waiting already.
     func acquire(_ amount: Int, deadline: ContinuousClock.Instant) async -> Bool {
@@ -164,4 +167,21 @@ final class GateCharge: Sendable {
     func release() { shrink(to: 0) }
 
     deinit { release() }
+}
+
+/// What one fetch (and its children, through the task-local) is waiting for, so a caller whose
+/// deadline comes first can say which limit held it up rather than only "timed out".
+final class FetchProgress: Sendable {
+    @TaskLocal static var current: FetchProgress?
+
+    private let waiting = Mutex<[RegistryLimit: Int]>([:])
+
+    func enter(_ limit: RegistryLimit) { waiting.withLock { $0[limit, default: 0] += 1 } }
+
+    func leave(_ limit: RegistryLimit) { waiting.withLock { $0[limit, default: 1] -= 1 } }
+
+    /// A limit some part of the fetch is queued behind now.
+    var blockedBy: RegistryLimit? {
+        waiting.withLock { table in table.first { $0.value > 0 }?.key }
+    }
 }

@@ -194,7 +194,9 @@ public final class RegistryResolver: Sendable {
             let fetchDeadline = now + configuration.timeout
             metrics.flightStarted()
             Task { [self] in
-                let result = await fetch(reference, staleDigest: staleDigest, deadline: fetchDeadline)
+                let result = await FetchProgress.$current.withValue(flight.progress) {
+                    await fetch(reference, staleDigest: staleDigest, deadline: fetchDeadline)
+                }
                 finish(key, reference: reference, result: result)
                 flight.complete(result)
                 metrics.flightFinished()
@@ -206,6 +208,11 @@ public final class RegistryResolver: Sendable {
             return result
         case .wait(let flight):
             if let result = await flight.wait(until: min(deadline, now + configuration.timeout)) { return result }
+            // The fetch goes on for the cache; if lookups are queued behind a global limit, that is the reason.
+            if let limit = flight.progress.blockedBy {
+                metrics.refusedByLimit(limit)
+                return .failure(.busy(limit))
+            }
             return .failure(.timeout(after: min(deadline - now, configuration.timeout)))
         }
     }
@@ -386,10 +393,7 @@ public final class RegistryResolver: Sendable {
     ) async throws(RegistryError) -> Value {
         let gate = client.transport.bytes
         let amount = result.body.count * RegistryConfiguration.parseBytesPerByte
-        let waited = ContinuousClock.now
-        guard await gate.acquire(amount, deadline: deadline) else {
-            throw client.transport.busy(.bytes(gate.capacity), since: waited)
-        }
+        try await client.transport.acquire(amount, from: gate, as: .bytes(gate.capacity), deadline: deadline)
         defer { gate.release(amount) }
         do {
             return try read(result.body)
@@ -419,6 +423,8 @@ extension ResolvedImage {
 
 /// One in-progress fetch and the lookups waiting for it.
 final class Flight: Sendable {
+    /// Which global limit the fetch is queued behind, if any.
+    let progress = FetchProgress()
     private struct State {
         var result: Result<ResolvedImage, RegistryError>?
         var waiters: [Int: CheckedContinuation<Result<ResolvedImage, RegistryError>?, Never>] = [:]

@@ -31,7 +31,8 @@ final class RegistryTransport: Sendable {
     private let direct: HTTPClient
     private let pinned = Mutex<[String: PinnedClient]>([:])
     private let retired = Mutex<[HTTPClient]>([])
-    let hostResolver = HostResolver()
+    /// Made last in `init`: its threads must be shut down, so nothing may throw after it starts.
+    let hostResolver: HostResolver
     /// Requests in flight, across all lookups.
     let fetches: RegistryGate
     /// Response bytes held, bodies and parse tapes, across all lookups.
@@ -71,6 +72,7 @@ final class RegistryTransport: Sendable {
         }
         self.tls = tls
         self.direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: RegistryTransport.clientConfiguration(tls: tls, dnsOverride: [:]))
+        self.hostResolver = HostResolver()
     }
 
     static func clientConfiguration(tls: TLSConfiguration, dnsOverride: [String: String]) -> HTTPClient.Configuration {
@@ -146,10 +148,7 @@ final class RegistryTransport: Sendable {
         request.headers.add(name: "user-agent", value: configuration.userAgent)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         guard deadline > .now else { throw .timeout(after: configuration.timeout) }
-        let waited = ContinuousClock.now
-        guard await fetches.acquire(1, deadline: deadline) else {
-            throw busy(.fetches(fetches.capacity), since: waited)
-        }
+        try await acquire(1, from: fetches, as: .fetches(fetches.capacity), deadline: deadline)
         defer { fetches.release(1) }
         let remaining = deadline - .now
         guard remaining > .zero else { throw .timeout(after: configuration.timeout) }
@@ -167,9 +166,7 @@ final class RegistryTransport: Sendable {
             if method != .HEAD {
                 // The body is charged before it is read: its declared length, or the cap when undeclared.
                 let expected = min(max(length ?? limit, 0), limit)
-                guard await bytes.acquire(expected, deadline: deadline) else {
-                    throw busy(.bytes(bytes.capacity), since: waited)
-                }
+                try await acquire(expected, from: bytes, as: .bytes(bytes.capacity), deadline: deadline)
                 charge = GateCharge(bytes, amount: expected)
                 do {
                     let buffer = try await response.body.collect(upTo: limit)
@@ -188,10 +185,17 @@ final class RegistryTransport: Sendable {
         }
     }
 
-    /// The error for a lookup that gave up waiting for `limit`, counted.
-    func busy(_ limit: RegistryLimit, since started: ContinuousClock.Instant) -> RegistryError {
-        metrics.refusedByLimit(limit)
-        return .busy(limit, waited: .now - started)
+    /// Takes `amount` from `gate` by `deadline`, or throws `.busy(limit)` (counted). While it waits,
+    /// the fetch's `FetchProgress` says so.
+    func acquire(_ amount: Int, from gate: RegistryGate, as limit: RegistryLimit, deadline: ContinuousClock.Instant) async throws(RegistryError) {
+        let progress = FetchProgress.current
+        progress?.enter(limit)
+        let granted = await gate.acquire(amount, deadline: deadline)
+        progress?.leave(limit)
+        guard granted else {
+            metrics.refusedByLimit(limit)
+            throw .busy(limit)
+        }
     }
 
     /// The client to reach `url`'s host with, after the address checks.
@@ -290,7 +294,7 @@ final class RegistryTransport: Sendable {
 }
 
 /// The registry client cannot be set up (a bad CA file, an unreadable credentials file).
-public struct RegistrySetupError: Error, Sendable, CustomStringConvertible {
+public struct RegistrySetupError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
 }
