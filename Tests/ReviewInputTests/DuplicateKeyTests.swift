@@ -59,6 +59,19 @@ struct DuplicateKeyTests {
         #expect(try JSONDocument(parsing: #"[{"a":1},{"a":2},{"b":{"a":3}}]"#).firstDuplicateKey() == nil)
     }
 
+    @Test("linear: 300,000 members in one object and 100,000 small objects are checked in well under a second each")
+    func linear() throws {
+        let wide = "{" + (0..<300_000).map { "\"k\($0)\":0" }.joined(separator: ",") + "}"
+        let many = "[" + (0..<100_000).map { _ in "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8}" }.joined(separator: ",") + "]"
+        for text in [wide, many] {
+            let document = try JSONDocument(parsing: text)
+            let clock = ContinuousClock()
+            let elapsed = clock.measure { #expect(document.firstDuplicateKey() == nil) }
+            // Pairwise comparison of the wide object alone would be 4.5e10 steps.
+            #expect(elapsed < .seconds(2), "\(elapsed)")
+        }
+    }
+
     @Test("JSON Lines and audit logs: the line with a repeat is an error at its line, the others are read")
     func jsonLinesAndAudit() throws {
         try withTemporaryDirectory { directory in

@@ -64,7 +64,14 @@ extension JSONDocument {
         if !a.escaped && !b.escaped {
             let length = Int(a.end - a.start)
             guard length == Int(b.end - b.start) else { return false }
-            return text[Int(a.start)..<Int(a.end)].elementsEqual(text[Int(b.start)..<Int(b.end)])
+            var i = 0
+            let first = Int(a.start)
+            let second = Int(b.start)
+            while i < length {
+                if text[first + i] != text[second + i] { return false }
+                i += 1
+            }
+            return true
         }
         return JSONValue.decodeBytes(text, a) == JSONValue.decodeBytes(text, b)
     }
