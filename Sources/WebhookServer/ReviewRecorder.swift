@@ -190,6 +190,9 @@ public final class ReviewRecorder: Sendable {
     /// Records that could not be encoded or written (each is logged).
     var failedCount: Int { failed.load(ordering: .relaxed) }
 
+    /// Bytes of bodies and responses in the queue.
+    var queuedBytes: Int { account.queuedBytes }
+
     // MARK: - Writer
 
     /// Encodes, writes and evicts for one record. Runs on a thread that may block.
@@ -257,8 +260,9 @@ public final class ReviewRecorder: Sendable {
             guard total > state.reportedDrops else { return }
             let now = ContinuousClock.now
             if !force, let last = state.lastDropLog, now - last < WriterState.logInterval { return }
-            logger.warning("review recorder: queue full; reviews not recorded", metadata: [
-                "dropped": "\(total - state.reportedDrops)", "droppedTotal": "\(total)", "queueDepth": "\(limits.queueDepth)",
+            logger.warning("review recorder: queue full or over the byte budget; reviews not recorded", metadata: [
+                "dropped": "\(total - state.reportedDrops)", "droppedTotal": "\(total)",
+                "queueDepth": "\(limits.queueDepth)", "queueBytes": "\(limits.queueBytes)",
             ])
             state.reportedDrops = total
             state.lastDropLog = now

@@ -375,9 +375,11 @@ struct ReviewRecorderBoundsTests {
             let recorder = try ReviewRecorder(directory: directory, limits: RecorderLimits(queueBytes: size * 5 / 2), logger: quietLogger)
             for i in 0..<4 { recorder.record(body: Array(podReview.utf8), responseJSON: Array(allowedResponse.utf8), uid: "uid-\(i)") }
             #expect(recorder.droppedCount == 2)
+            #expect(recorder.queuedBytes == 2 * size)
             recorder.finish()
             await recorder.run()
             #expect(recorder.writtenCount == 2)
+            try await eventually("the queue to be empty") { recorder.queuedBytes == 0 }
         }
     }
 
@@ -410,7 +412,7 @@ struct ReviewRecorderBoundsTests {
             writer.cancel()
             await writer.value
             recorder.finish()
-            try await eventually("the budget to be given back") { budget.used == 0 }
+            try await eventually("the budget to be given back") { budget.used == 0 && recorder.queuedBytes == 0 }
         }
     }
 
