@@ -65,8 +65,7 @@ extension NodeSelectorRequirement {
         case "In": !values.isEmpty && values.contains(value)
         case "NotIn": !values.isEmpty && !values.contains(value)
         case "Exists": values.isEmpty
-        // The kubelet always sets the label, and an OS name never parses as an integer for Gt/Lt.
-        case "DoesNotExist", "Gt", "Lt": false
+        // DoesNotExist: the kubelet always sets the label. Gt/Lt: an OS name never parses as an integer.
         default: false
         }
     }
