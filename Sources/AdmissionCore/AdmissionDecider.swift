@@ -27,7 +27,7 @@ public struct AdmissionDecider: Sendable {
 
     public init(configuration: DecisionConfiguration) {
         self.configuration = configuration
-        self.evaluator = PolicyEvaluator(policy: configuration.policy, limits: configuration.limits)
+        self.evaluator = PolicyEvaluator(policy: configuration.policy, limits: configuration.limits, nodeOSes: configuration.nodeOSes)
     }
 
     /// Decodes `review`'s object and finds the containers and images to evaluate.

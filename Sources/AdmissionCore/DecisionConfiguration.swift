@@ -24,11 +24,19 @@ public struct DecisionConfiguration: Sendable {
     public var unresolved: UnresolvedAction
     /// Containers evaluated and images looked up per review.
     public var limits: ReviewLimits
+    /// The OSes of the cluster's nodes. Both by default: a pod without OS hints may land on a Windows
+    /// node, whose kubelet needs the image's user even when `runAsUser` is set. A Linux-only cluster
+    /// says `linux` and saves those lookups.
+    public var nodeOSes: [NodeOS]
 
-    public init(policy: PolicyName = .kubelet, mode: EnforcementMode = .enforce, unresolved: UnresolvedAction = .warn, limits: ReviewLimits = .init()) {
+    public init(
+        policy: PolicyName = .kubelet, mode: EnforcementMode = .enforce, unresolved: UnresolvedAction = .warn, limits: ReviewLimits = .init(),
+        nodeOSes: [NodeOS] = NodeOS.allCases
+    ) {
         self.policy = policy
         self.mode = mode
         self.unresolved = unresolved
         self.limits = limits
+        self.nodeOSes = nodeOSes
     }
 }

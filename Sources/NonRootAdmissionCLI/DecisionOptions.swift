@@ -33,16 +33,34 @@ struct DecisionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Distinct images looked up per review; later ones are unresolved, with a reason naming this bound.", valueName: "n"))
     var maxImagesPerReview: Int = ReviewLimits.defaultMaximumImages
 
+    @Option(name: .long, help: ArgumentHelp("OSes of the cluster's nodes, comma-separated: linux, windows. A Linux-only cluster says linux: pods are then never judged by the Windows kubelet's rules, which need every image's user.", valueName: "os,..."))
+    var nodeOS: String = NodeOS.allCases.map(\.rawValue).joined(separator: ",")
+
     func validate() throws {
         guard maxContainersPerReview > 0, maxImagesPerReview > 0 else {
             throw ValidationError("--max-containers-per-review and --max-images-per-review must be positive")
         }
+        _ = try nodeOSes()
+    }
+
+    /// `--node-os` parsed: known names, at least one, each once, in `NodeOS.allCases` order.
+    func nodeOSes() throws -> [NodeOS] {
+        var named = Set<NodeOS>()
+        for name in nodeOS.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = String(name.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            guard let os = NodeOS(rawValue: trimmed) else {
+                throw ValidationError("--node-os takes linux and windows, comma-separated; got \"\(trimmed)\"")
+            }
+            named.insert(os)
+        }
+        return NodeOS.allCases.filter(named.contains)
     }
 
     var configuration: DecisionConfiguration {
         DecisionConfiguration(
             policy: policy, mode: mode, unresolved: unresolved,
-            limits: ReviewLimits(maximumContainers: maxContainersPerReview, maximumImages: maxImagesPerReview))
+            limits: ReviewLimits(maximumContainers: maxContainersPerReview, maximumImages: maxImagesPerReview),
+            nodeOSes: (try? nodeOSes()) ?? NodeOS.allCases)
     }
 
     /// The catalog named by `--images`; an unreadable one is reported and exits with status 2.

@@ -35,6 +35,7 @@ enum EnvironmentOptions {
         "threads", "log-level", "platform", "registry-auth-file", "registry-allow-insecure", "registry-allowlist",
         "registry-ca-file", "registry-timeout", "registry-cache-size", "registry-tag-ttl", "registry-failure-ttl",
         "registry-max-concurrent-fetches", "registry-max-bytes-in-flight",
+        "client-allowed-names", "max-containers-per-review", "max-images-per-review", "node-os",
     ]
 
     /// The flags of `serve`, set by a variable of `true` or `1`.

@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in bytes; larger ones get 413. The default, 7 MiB, is the largest review the apiserver sends: an UPDATE with a 3 MiB object, its stored old object and the envelope.")
     var maxBodyBytes: Int = ServerLimits.defaultMaximumBodyBytes
 
-    @Option(name: .long, help: "Memory held for requests across all connections until each is answered: bodies and their parse tapes (16 bytes per JSON value). Past it requests get 503; a quarter is kept for reviews under 64 KiB.")
+    @Option(name: .long, help: "Memory held for requests across all connections until each is answered: bodies and their parse tapes (12 bytes per JSON value). Past it requests get 503; a quarter is kept for reviews under 64 KiB.")
     var maxBufferedBytes: Int = ServerLimits.defaultMaximumBufferedBytes
 
     @Option(name: .long, help: "Most open connections; more are closed at once.")

@@ -37,9 +37,13 @@ public struct PolicyEvaluator: Sendable {
     /// Pod Security checks, in PSA's order (sorted IDs).
     public static let podChecks: [PodCheck] = [.runAsNonRoot, .runAsUser]
 
-    public init(policy: PolicyName, limits: ReviewLimits = .init()) {
+    /// The OSes of the cluster's nodes (`--node-os`): a pod can land only on these.
+    public var nodeOSes: [NodeOS]
+
+    public init(policy: PolicyName, limits: ReviewLimits = .init(), nodeOSes: [NodeOS] = NodeOS.allCases) {
         self.policy = policy
         self.limits = limits
+        self.nodeOSes = nodeOSes
         self.containerChecks = PolicyEvaluator.containerChecks.filter { $0.policies.contains(policy) }
         self.podChecks = PolicyEvaluator.podChecks.filter { $0.policies.contains(policy) }
     }
@@ -55,9 +59,11 @@ public struct PolicyEvaluator: Sendable {
     public func evaluate(_ pod: PodUnderReview, images: ImageUserResolver) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.notEvaluated = pod.notEvaluated
-        let hinted = pod.hintedOS
+        let hinted = pod.hintedOS.filter(nodeOSes.contains)
         if hinted.isEmpty, !pod.selected.isEmpty, !containerChecks.isEmpty {
-            evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: NodeOS.hints(of: pod.spec))
+            var hints = NodeOS.hints(of: pod.spec)
+            if !pod.hintedOS.isEmpty { hints.append("--node-os \(nodeOSes.map(\.rawValue).joined(separator: ","))") }
+            evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: hints)
         }
         var asked = Set<String>()
         var possible = Set(hinted)

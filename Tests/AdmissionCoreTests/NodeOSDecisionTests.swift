@@ -78,3 +78,37 @@ struct NodeOSDecisionTests {
         #expect(narrowed.response.warnings == [#"deployment "shop/web": no node OS satisfies nodeSelector kubernetes.io/os="linux" and required node affinity, so no kubelet will start its containers; they were not checked"#])
     }
 }
+
+/// `--node-os`: the OSes of the cluster's nodes bound the OSes a pod may land on.
+struct ClusterNodeOSTests {
+    static let noHints = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop","uid":"u1"},"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":1000},"containers":[{"name":"app","image":"registry.example/private:1"}]}}"#
+
+    func prepare(_ object: String, nodeOSes: [NodeOS]) throws -> (AdmissionDecider, PreparedReview) {
+        let decider = AdmissionDecider(configuration: DecisionConfiguration(nodeOSes: nodeOSes))
+        return (decider, try decider.prepare(try AdmissionReviewRequest.decode(AdmissionDeciderTests.review(object: object))))
+    }
+
+    @Test func bothOSesNeedTheImageForTheWindowsRule() throws {
+        let (decider, prepared) = try prepare(Self.noHints, nodeOSes: [.linux, .windows])
+        #expect(prepared.imagesNeeded == ["registry.example/private:1"])
+        let decision = decider.decide(prepared) { _ in .unresolved(reason: "not in the image catalog") }
+        #expect(decision.outcome == .allowed)
+        #expect(decision.response.warnings == [#"container "app": cannot verify the USER of image registry.example/private:1: not in the image catalog; allowed by --unresolved=warn"#])
+    }
+
+    @Test func aLinuxOnlyClusterNeedsNoLookupWhenRunAsUserIsSet() throws {
+        let (decider, prepared) = try prepare(Self.noHints, nodeOSes: [.linux])
+        #expect(prepared.imagesNeeded == [])
+        let decision = decider.decide(prepared) { _ in .unresolved(reason: "not asked") }
+        #expect(String(decoding: decision.responseJSON, as: UTF8.self) == #"{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","allowed":true}"#)
+    }
+
+    @Test func aWindowsPodInALinuxOnlyClusterLandsNowhere() throws {
+        let windows = Self.noHints.replacingOccurrences(of: #""spec":{"#, with: #""spec":{"nodeSelector":{"kubernetes.io/os":"windows"},"#)
+        let (decider, prepared) = try prepare(windows, nodeOSes: [.linux])
+        #expect(prepared.imagesNeeded == [])
+        let decision = decider.decide(prepared) { _ in .unresolved(reason: "not asked") }
+        #expect(decision.outcome == .allowed)
+        #expect(decision.response.warnings == [#"pod "web": no node OS satisfies nodeSelector kubernetes.io/os="windows" and --node-os linux, so no kubelet will start its containers; they were not checked"#])
+    }
+}

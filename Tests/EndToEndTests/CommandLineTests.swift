@@ -116,6 +116,15 @@ struct CommandLineTests {
         #expect(result.stderr.contains("not an AdmissionReview, AdmissionRequest or audit Event"))
     }
 
+    @Test func nodeOSFlag() throws {
+        let bad = try run(["replay", "Examples/reviews", "--node-os", "linux,darwin"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains(#"--node-os takes linux and windows, comma-separated; got "darwin""#), "\(bad.stderr)")
+        let linux = try run(["replay", "Examples/reviews", "--images", "Examples/images.yaml", "--node-os", "linux", "--format", "json"])
+        let both = try run(["replay", "Examples/reviews", "--images", "Examples/images.yaml", "--format", "json"])
+        #expect(linux.status == both.status)
+    }
+
     @Test func unreadableCatalog() throws {
         let path = try temporaryFile("images.yaml", "images: [nginx]\n")
         let result = try run(["replay", "Examples/reviews", "--images", path])
