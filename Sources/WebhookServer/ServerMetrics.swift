@@ -53,6 +53,11 @@ public final class ServerMetrics: Sendable {
             }
         }
         _ = counter("nonroot_admission_connections_rejected_total", [])
+        _ = counter("nonroot_admission_metrics_connections_rejected_total", [])
+        for stage in ["handshake", "idle"] {
+            _ = counter("nonroot_admission_connections_evicted_total", [("stage", stage)])
+        }
+        _ = counter("nonroot_admission_metrics_connections_evicted_total", [])
         _ = counter("nonroot_admission_records_dropped_total", [])
     }
 
@@ -100,6 +105,23 @@ public final class ServerMetrics: Sendable {
 
     func recordOpenConnections(_ count: Int) {
         openConnections.record(count)
+    }
+
+    /// The webhook listener's connection events, for `ConnectionAdmission`.
+    var webhookConnectionEvents: ConnectionEvents {
+        let pending = Metrics.Gauge(label: "nonroot_admission_pending_handshakes")
+        return ConnectionEvents(
+            refused: { self.recordRejectedConnection() },
+            evicted: { stage in self.counter("nonroot_admission_connections_evicted_total", [("stage", stage)]).increment() },
+            openConnections: { self.recordOpenConnections($0) },
+            pendingHandshakes: { pending.record($0) })
+    }
+
+    /// The metrics listener's connection events.
+    var operationsConnectionEvents: ConnectionEvents {
+        ConnectionEvents(
+            refused: { self.counter("nonroot_admission_metrics_connections_rejected_total", []).increment() },
+            evicted: { _ in self.counter("nonroot_admission_metrics_connections_evicted_total", []).increment() })
     }
 
     private let reportedDroppedRecords = Mutex<Int>(0)

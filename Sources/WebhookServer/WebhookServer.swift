@@ -67,7 +67,7 @@ struct ListenerService: Service, CustomStringConvertible {
         let recorder = context.recorder
         let metrics = context.metrics
         let operations = try await OperationsListener(
-            group: group, address: configuration.metricsListen, metrics: metrics, readiness: context.readiness,
+            group: group, address: configuration.metricsListen, metrics: metrics, readiness: context.readiness, limits: configuration.limits,
             beforeScrape: { if let recorder { metrics?.updateDroppedRecords(total: recorder.droppedCount) } }
         ).bind()
         let webhook = try await WebhookListener(
