@@ -14,6 +14,11 @@ let package = Package(
             name: "DecideBenchmark",
             dependencies: [.product(name: "NonRootAdmissionCore", package: main)]
         ),
+        // The worst reviews the apiserver can send, decided from bytes to response. Run: Benchmarks/worst-case.sh.
+        .executableTarget(
+            name: "WorstCaseBenchmark",
+            dependencies: [.product(name: "NonRootAdmissionCore", package: main)]
+        ),
         // Registry lookups against scripts/registry-fixture.sh. Run: Benchmarks/registry-bench.sh.
         .executableTarget(
             name: "RegistryBenchmark",

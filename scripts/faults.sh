@@ -4,7 +4,7 @@
 #
 # Usage: scripts/faults.sh [--short] [--only TEST[,TEST...]] [--no-build]
 #   --short      the CI version (about 3 minutes): shorter phases, rotation for 10 s instead of 30
-#   --only       run some of: rotation,sigterm,registry,slowloris,badinput (default: all, in this order)
+#   --only       run some of: rotation,sigterm,registry,slowloris,badinput,flood (default: all, in this order)
 #   --no-build   do not run `swift build` first (use the existing binary, or NONROOT_BIN)
 #
 # Tests (scripts/reliability/faults.py; each starts its own server):
@@ -37,6 +37,11 @@
 #              REL_MEMORY_LIMIT_MIB), since past it the kubelet OOM-kills the pod; the server serves after
 #              each; and, for the record, the peak RSS cost of a 50 MiB body under --max-body-bytes 64Mi.
 #              scripts/reliability/oom-repro.sh shows the OOM kill itself in a memory cgroup.
+#   flood      with the Deployment's limits, 32 connections post maximum-size bodies of each JSON shape back
+#              to back (dense array, deep nesting, one long string, many keys, a 2 x 25k-container UPDATE, the
+#              densest valid UPDATE), 15 s each (4 s short), while a client sends an ordinary review at 50/s.
+#              Targets per shape: the ordinary client 0 failures and no gap of 1 s; the flood answered as
+#              expected (400 or 200) or refused with 503, nothing else; peak RSS under limits.memory.
 # Output: Markdown tables (one row per test, then its checks) and, as the last line, one JSON object.
 # Exit status: 0 every check passed, 1 a check failed, 2 the test could not run.
 # Ports: REL_PORT_BASE (default 5400)..+7 registry fixture, +20 server TLS, +21 metrics.
@@ -45,7 +50,7 @@ REL_NAME=faults
 # shellcheck source=reliability/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/reliability/common.sh"
 
-short=0 only="rotation,sigterm,registry,slowloris,badinput" build=1
+short=0 only="rotation,sigterm,registry,slowloris,badinput,flood" build=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --short) short=1; shift ;;

@@ -27,7 +27,7 @@ public struct AdmissionDecider: Sendable {
 
     public init(configuration: DecisionConfiguration) {
         self.configuration = configuration
-        self.evaluator = PolicyEvaluator(policy: configuration.policy)
+        self.evaluator = PolicyEvaluator(policy: configuration.policy, limits: configuration.limits)
     }
 
     /// Decodes `review`'s object and finds the containers and images to evaluate.
@@ -69,7 +69,7 @@ public struct AdmissionDecider: Sendable {
         let subject: Subject = kind == .pod
             ? .pod(name: name, namespace: namespace, uid: object.metadata.uid ?? "")
             : .template(kind: kind, namespace: namespace, name: name)
-        let pod = PodUnderReview(subject: subject, spec: object.spec, selection: selection)
+        let pod = PodUnderReview(subject: subject, spec: object.spec, selection: selection, maximumContainers: configuration.limits.maximumContainers)
         prepared.pod = pod
         prepared.imagesNeeded = evaluator.imagesNeeded(for: pod)
         return prepared
@@ -128,6 +128,14 @@ public struct AdmissionDecider: Sendable {
                     if mode == .dryRun { warnings.append("would deny (dry-run): \(unresolved.message)") }
                     warnings.append("container \(goQuote(unresolved.container)): cannot verify the USER of image \(unresolved.image): \(unresolved.reason); add it to the image catalog or set securityContext.runAsUser")
                 }
+            }
+        }
+        if let left = evaluation.notEvaluated {
+            // Always said: the operator must know the bound was hit, whatever --unresolved says.
+            warnings.append(left.warning)
+            if configuration.unresolved == .deny {
+                sentences.append(left.message)
+                if mode == .dryRun { warnings.append("would deny (dry-run): \(left.message)") }
             }
         }
         var seen = Set<String>()

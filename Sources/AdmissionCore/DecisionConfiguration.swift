@@ -22,10 +22,13 @@ public struct DecisionConfiguration: Sendable {
     public var policy: PolicyName
     public var mode: EnforcementMode
     public var unresolved: UnresolvedAction
+    /// Containers evaluated and images looked up per review.
+    public var limits: ReviewLimits
 
-    public init(policy: PolicyName = .kubelet, mode: EnforcementMode = .enforce, unresolved: UnresolvedAction = .warn) {
+    public init(policy: PolicyName = .kubelet, mode: EnforcementMode = .enforce, unresolved: UnresolvedAction = .warn, limits: ReviewLimits = .init()) {
         self.policy = policy
         self.mode = mode
         self.unresolved = unresolved
+        self.limits = limits
     }
 }

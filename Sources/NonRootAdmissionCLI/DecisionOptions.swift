@@ -27,8 +27,22 @@ struct DecisionOptions: ParsableArguments {
     @Option(name: .long, help: "When an image's USER cannot be determined: allow, warn (allow with a warning) or deny.")
     var unresolved: UnresolvedAction = .warn
 
+    @Option(name: .long, help: ArgumentHelp("Containers evaluated per review; the rest are reported with a warning and treated as --unresolved says.", valueName: "n"))
+    var maxContainersPerReview: Int = ReviewLimits.defaultMaximumContainers
+
+    @Option(name: .long, help: ArgumentHelp("Distinct images looked up per review; later ones are unresolved, with a reason naming this bound.", valueName: "n"))
+    var maxImagesPerReview: Int = ReviewLimits.defaultMaximumImages
+
+    func validate() throws {
+        guard maxContainersPerReview > 0, maxImagesPerReview > 0 else {
+            throw ValidationError("--max-containers-per-review and --max-images-per-review must be positive")
+        }
+    }
+
     var configuration: DecisionConfiguration {
-        DecisionConfiguration(policy: policy, mode: mode, unresolved: unresolved)
+        DecisionConfiguration(
+            policy: policy, mode: mode, unresolved: unresolved,
+            limits: ReviewLimits(maximumContainers: maxContainersPerReview, maximumImages: maxImagesPerReview))
     }
 
     /// The catalog named by `--images`; an unreadable one is reported and exits with status 2.

@@ -44,11 +44,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Most bytes of record files kept; the oldest go first.")
     var recordMaxBytes: Int = 256 << 20
 
-    @Option(name: .long, help: "Largest request body in bytes; larger ones get 413.")
-    var maxBodyBytes: Int = 8 << 20
+    @Option(name: .long, help: "Largest request body in bytes; larger ones get 413. The default, 7 MiB, is the largest review the apiserver sends: an UPDATE with a 3 MiB object, its stored old object and the envelope.")
+    var maxBodyBytes: Int = ServerLimits.defaultMaximumBodyBytes
 
-    @Option(name: .long, help: "Most request bytes buffered across all connections; past it requests get 503.")
-    var maxBufferedBytes: Int = 128 << 20
+    @Option(name: .long, help: "Memory held for requests across all connections until each is answered: bodies and their parse tapes (16 bytes per JSON value). Past it requests get 503; a quarter is kept for reviews under 64 KiB.")
+    var maxBufferedBytes: Int = ServerLimits.defaultMaximumBufferedBytes
 
     @Option(name: .long, help: "Most established (post-handshake) connections; when full, the longest-idle one is closed to make room, and a new one is refused only if all are busy.")
     var maxConnections: Int = 1024

@@ -26,20 +26,27 @@ public struct ContainerUnderReview: Sendable, Equatable {
 public struct PodUnderReview: Sendable, Equatable {
     public var subject: Subject
     public var spec: PodSpec
-    /// The containers to evaluate, in pod order: init, regular, ephemeral.
+    /// The containers to evaluate, in pod order: init, regular, ephemeral; at most `maximumContainers`.
     public var selected: [ContainerUnderReview]
+    /// Selected containers left out by `maximumContainers`, or nil when every one is evaluated.
+    public var notEvaluated: ContainersNotEvaluated?
 
-    /// Reviews every container of `spec`, or only those `selection` names (by list and name).
-    public init(subject: Subject, spec: PodSpec, selection: ContainerSelection = .all) {
+    /// Reviews every container of `spec`, or only those `selection` names (by list and name), up to
+    /// `maximumContainers` of them.
+    public init(subject: Subject, spec: PodSpec, selection: ContainerSelection = .all, maximumContainers: Int = ReviewLimits.defaultMaximumContainers) {
         self.subject = subject
         self.spec = spec
         var selected: [ContainerUnderReview] = []
-        for (kind, list) in [(ContainerKind.initContainer, spec.initContainers), (.container, spec.containers), (.ephemeralContainer, spec.ephemeralContainers)] {
-            for container in list where selection.contains(kind: kind, name: container.name) {
-                selected.append(ContainerUnderReview(container: container, kind: kind, pod: spec.securityContext))
+        scan: for (kind, list) in [(ContainerKind.initContainer, spec.initContainers), (.container, spec.containers), (.ephemeralContainer, spec.ephemeralContainers)] {
+            for position in selection.positions(of: kind, count: list.count) {
+                guard selected.count < maximumContainers else { break scan }
+                selected.append(ContainerUnderReview(container: list[position], kind: kind, pod: spec.securityContext))
             }
         }
         self.selected = selected
+        // Container names are unique within a pod, so the selection's size is exact.
+        let skipped = selected.count < maximumContainers ? 0 : selection.count(in: spec) - selected.count
+        self.notEvaluated = skipped > 0 ? ContainersNotEvaluated(count: skipped, limit: maximumContainers, subject: subject) : nil
     }
 }
 

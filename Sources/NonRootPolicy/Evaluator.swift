@@ -7,6 +7,8 @@ public struct Evaluation: Sendable, Equatable {
 
     /// Findings and unresolved images in pod order (init, regular, ephemeral), pod-level findings last.
     public var entries: [Entry] = []
+    /// Containers past `ReviewLimits.maximumContainers`, which were not evaluated.
+    public var notEvaluated: ContainersNotEvaluated?
 
     public init() {}
 
@@ -24,6 +26,7 @@ public struct Evaluation: Sendable, Equatable {
 /// Runs the checks of a policy over a pod. Pure: no I/O, no clock, no globals.
 public struct PolicyEvaluator: Sendable {
     public var policy: PolicyName
+    public var limits: ReviewLimits
     let containerChecks: [ContainerCheck]
     let podChecks: [PodCheck]
 
@@ -32,17 +35,31 @@ public struct PolicyEvaluator: Sendable {
     /// Pod Security checks, in PSA's order (sorted IDs).
     public static let podChecks: [PodCheck] = [.runAsNonRoot, .runAsUser]
 
-    public init(policy: PolicyName) {
+    public init(policy: PolicyName, limits: ReviewLimits = .init()) {
         self.policy = policy
+        self.limits = limits
         self.containerChecks = PolicyEvaluator.containerChecks.filter { $0.policies.contains(policy) }
         self.podChecks = PolicyEvaluator.podChecks.filter { $0.policies.contains(policy) }
     }
 
+    /// Evaluates `pod`'s selected containers. At most `limits.maximumImages` distinct images are asked of
+    /// `images`; later ones are unresolved with `limits.imageBoundReason`, so the answer does not depend
+    /// on how many images a review names.
     public func evaluate(_ pod: PodUnderReview, images: ImageUserResolver) -> Evaluation {
         var evaluation = Evaluation()
+        evaluation.notEvaluated = pod.notEvaluated
+        var asked = Set<String>()
+        let maximumImages = limits.maximumImages
+        let boundReason = limits.imageBoundReason
+        let bounded: ImageUserResolver = { image in
+            if asked.contains(image) { return images(image) }
+            guard asked.count < maximumImages else { return .unresolved(reason: boundReason) }
+            asked.insert(image)
+            return images(image)
+        }
         for container in pod.selected {
             for check in containerChecks {
-                switch check.evaluate(container, pod, images) {
+                switch check.evaluate(container, pod, bounded) {
                 case .allowed: continue
                 case .denied(let finding): evaluation.entries.append(.finding(finding))
                 case .unresolved(let unresolved): evaluation.entries.append(.unresolved(unresolved))
@@ -66,11 +83,13 @@ public struct PolicyEvaluator: Sendable {
         return evaluation
     }
 
-    /// The images whose USER the evaluation of `pod` needs: only containers that reach an image branch.
+    /// The images whose USER the evaluation of `pod` needs, in first-use order: only containers that
+    /// reach an image branch, and at most `limits.maximumImages` of them. Linear in the containers.
     public func imagesNeeded(for pod: PodUnderReview) -> [String] {
         var needed: [String] = []
+        var seen = Set<String>()
         _ = evaluate(pod) { image in
-            if !needed.contains(image) { needed.append(image) }
+            if seen.insert(image).inserted { needed.append(image) }
             return .unresolved(reason: "")
         }
         return needed

@@ -11,6 +11,8 @@ public enum Hint {
 
     /// Makes `text` a valid warning: control characters become spaces, and it is cut to 256 runes.
     public static func warning(_ text: String) -> String {
+        // Most warnings are short printable ASCII: nothing to change.
+        if text.utf8.count <= maximumLength, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         var scalars = String.UnicodeScalarView()
         let all = text.unicodeScalars
         let total = all.count
@@ -19,7 +21,8 @@ public enum Hint {
                 scalars.append("…")
                 break
             }
-            scalars.append(scalar.properties.generalCategory == .control ? " " : scalar)
+            let control = scalar.isASCII ? scalar.value < 0x20 || scalar.value == 0x7F : scalar.properties.generalCategory == .control
+            scalars.append(control ? " " : scalar)
         }
         return String(scalars)
     }

@@ -41,10 +41,22 @@ public struct TLSFiles: Sendable, Equatable {
 
 /// Bounds on what one client can make the server hold or wait for.
 public struct ServerLimits: Sendable {
+    /// The largest review the apiserver can send: an UPDATE carries the object (up to its 3 MiB request
+    /// limit) and the stored old object (etcd's 1.5 MiB, re-encoded as JSON: up to 3 MiB), plus the
+    /// envelope (userInfo, options): 2 × 3 MiB + 1 MiB.
+    public static let defaultMaximumBodyBytes = 7 << 20
+    public static let defaultMaximumBufferedBytes = 128 << 20
+    /// Bodies up to this size are ordinary reviews (a pod is a few KiB): decided on the event loop and
+    /// always left a share of the byte budget. Larger ones are decided on a separate thread.
+    public static let defaultSmallRequestBytes = 64 << 10
+
     /// Largest request body; larger ones get 413 without being read whole.
     public var maximumBodyBytes: Int
-    /// Request bytes buffered across all connections and streams; past it new bytes get 503.
+    /// Memory held for requests across all connections and streams, until each response is written:
+    /// bodies and their parse tapes. Past it new requests get 503.
     public var maximumBufferedBytes: Int
+    /// See `defaultSmallRequestBytes`.
+    public var smallRequestBytes: Int
     /// Established (post-handshake) connections. When full, a new one takes the slot of the longest-idle
     /// connection with no request in flight; it is refused only when every one has a request in flight.
     public var maximumConnections: Int
@@ -71,13 +83,15 @@ public struct ServerLimits: Sendable {
     public static let standard = ServerLimits()
 
     public init(
-        maximumBodyBytes: Int = 8 << 20, maximumBufferedBytes: Int = 128 << 20, maximumConnections: Int = 1024, idleTimeout: Duration = .seconds(120),
+        maximumBodyBytes: Int = ServerLimits.defaultMaximumBodyBytes, maximumBufferedBytes: Int = ServerLimits.defaultMaximumBufferedBytes,
+        smallRequestBytes: Int = ServerLimits.defaultSmallRequestBytes, maximumConnections: Int = 1024, idleTimeout: Duration = .seconds(120),
         requestTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),
         maximumPendingHandshakes: Int = 256, maximumPendingHandshakesPerSource: Int = 64, firstRequestTimeout: Duration = .seconds(5),
         metricsMaximumConnections: Int = 64, metricsIdleTimeout: Duration = .seconds(30), metricsRequestTimeout: Duration = .seconds(5)
     ) {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumBufferedBytes = maximumBufferedBytes
+        self.smallRequestBytes = smallRequestBytes
         self.maximumConnections = maximumConnections
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout

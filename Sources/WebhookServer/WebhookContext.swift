@@ -1,4 +1,5 @@
 import AdmissionCore
+import AdmissionModel
 import ImageRegistry
 import ImageResolution
 import Logging
@@ -15,10 +16,16 @@ final class WebhookContext: Sendable {
     let recorder: ReviewRecorder?
     let readiness: Readiness
     let bodyBudget: ByteBudget
+    let pipeline: ReviewPipeline
+    /// Where large reviews are decided, so that a 7 MiB review never holds up the event loops that
+    /// answer ordinary ones. One thread, at a lower priority than the loops.
+    let heavyWork: HeavyWork
 
-    init(decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?, readiness: Readiness) {
+    init(decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?, readiness: Readiness, heavyWork: HeavyWork) {
         self.decider = decider
         self.images = images
+        self.pipeline = ReviewPipeline(decider: decider, images: images)
+        self.heavyWork = heavyWork
         self.registryTimeout = images.registry?.configuration.timeout ?? .seconds(3)
         self.limits = limits
         self.metrics = metrics
@@ -37,26 +44,71 @@ final class WebhookContext: Sendable {
     }
 }
 
-/// Bytes buffered by all requests together, so many large bodies at once cannot exhaust memory.
+/// Memory held by all requests together: bodies, their parse tapes, and what lives until each
+/// response is written. Large requests (over `ServerLimits.smallRequestBytes`) share only part of it,
+/// so a flood of maximum-size bodies leaves room for ordinary reviews.
 final class ByteBudget: Sendable {
     private let used = Atomic<Int>(0)
+    private let usedByLarge = Atomic<Int>(0)
     let limit: Int
+    /// What large requests may hold together.
+    let largeLimit: Int
 
-    init(limit: Int) { self.limit = limit }
+    /// `largeShare` of `limit` is open to large requests; the rest is kept for small ones.
+    init(limit: Int, largeShare: Double = ByteBudget.defaultLargeShare) {
+        self.limit = limit
+        self.largeLimit = Int(Double(limit) * largeShare)
+    }
 
-    /// Takes `count` bytes from the budget, or returns false when that would pass the limit.
-    func reserve(_ count: Int) -> Bool {
-        let now = used.wrappingAdd(count, ordering: .relaxed).newValue
-        if now > limit {
+    /// Three quarters: with the shipped 48 MiB, 36 MiB for big reviews and 12 MiB that ordinary
+    /// ones (a few KiB each, plus their tapes) always find.
+    static let defaultLargeShare = 0.75
+
+    /// Takes `count` bytes for a request of the given class, or returns false when that would pass its limit.
+    func reserve(_ count: Int, large: Bool) -> Bool {
+        guard count > 0 else { return true }
+        if large {
+            guard usedByLarge.wrappingAdd(count, ordering: .relaxed).newValue <= largeLimit else {
+                usedByLarge.wrappingSubtract(count, ordering: .relaxed)
+                return false
+            }
+        }
+        guard used.wrappingAdd(count, ordering: .relaxed).newValue <= limit else {
             used.wrappingSubtract(count, ordering: .relaxed)
+            if large { usedByLarge.wrappingSubtract(count, ordering: .relaxed) }
             return false
         }
         return true
     }
 
-    func release(_ count: Int) {
-        if count > 0 { used.wrappingSubtract(count, ordering: .relaxed) }
+    /// Moves `count` bytes already held by a small request to the large share, when it grows past the bound.
+    func promote(_ count: Int) -> Bool {
+        guard count > 0 else { return true }
+        guard usedByLarge.wrappingAdd(count, ordering: .relaxed).newValue <= largeLimit else {
+            usedByLarge.wrappingSubtract(count, ordering: .relaxed)
+            return false
+        }
+        return true
     }
+
+    func release(_ count: Int, large: Bool) {
+        guard count > 0 else { return }
+        used.wrappingSubtract(count, ordering: .relaxed)
+        if large { usedByLarge.wrappingSubtract(count, ordering: .relaxed) }
+    }
+
+    /// Bytes held now, for tests and metrics.
+    var inUse: Int { used.load(ordering: .relaxed) }
+}
+
+/// One request's view of the budget, handed to the JSON parser so its tape is charged in the same
+/// class as the body.
+struct RequestBudget: JSONMemoryBudget {
+    let budget: ByteBudget
+    let large: Bool
+
+    func reserve(_ bytes: Int) -> Bool { budget.reserve(bytes, large: large) }
+    func release(_ bytes: Int) { budget.release(bytes, large: large) }
 }
 
 /// `/readyz`: ready once certificates are loaded and the listener is bound, not ready while draining.

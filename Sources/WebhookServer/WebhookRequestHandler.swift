@@ -8,8 +8,10 @@ import NIOHTTP1
 /// Answers AdmissionReviews on `POST /validate`, `/validate/enforce` and `/validate/dry-run`.
 ///
 /// One instance per HTTP/1.1 connection, or per HTTP/2 stream behind `HTTP2FramePayloadToHTTP1ServerCodec`.
-/// The decision runs on the event loop: it is pure and takes microseconds. Registry lookups, when
-/// an image is not in the catalog, run in a task and the answer comes back to the loop.
+/// Ordinary reviews are decided on the event loop: that takes microseconds. Reviews larger than
+/// `ServerLimits.smallRequestBytes` are decided on `HeavyWork`'s thread, and registry lookups run in a
+/// task; either way the answer comes back to the loop. Everything a request holds (its body, its parse
+/// tape) stays charged to the byte budget until its response is written.
 final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -17,6 +19,8 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private enum State {
         case idle
         case receiving(Request)
+        /// The body is complete and the review is being decided (off the loop, or waiting for lookups).
+        case deciding
         /// A response was already sent (an error); the rest of the request is dropped.
         case discarding
     }
@@ -27,6 +31,8 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         /// The body as the decoder takes it: collected straight into an array, so a body is held once,
         /// not once in a ByteBuffer and again as the array the parser reads.
         var body: [UInt8]
+        /// The Content-Length, when the client sent one.
+        var declaredLength: Int?
         var started: ContinuousClock.Instant
     }
 
@@ -34,8 +40,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     private let isHTTP2: Bool
     private var state = State.idle
     private var timeout: Scheduled<Void>?
-    /// Bytes of the current body taken from the server-wide budget.
+    /// Bytes of the current request taken from the server-wide budget, and in which class.
     private var reserved = 0
+    private var large = false
 
     init(context: WebhookContext, isHTTP2: Bool) {
         self.shared = context
@@ -48,16 +55,21 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             receiveHead(head, context: context)
         case .body(let chunk):
             guard case .receiving(var request) = state else { return }
-            guard request.body.count + chunk.readableBytes <= shared.limits.maximumBodyBytes else {
+            let needed = request.body.count + chunk.readableBytes
+            guard needed <= shared.limits.maximumBodyBytes else {
                 fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body is larger than \(shared.limits.maximumBodyBytes) bytes"), head: request.head, context: context)
                 return
             }
-            guard shared.bodyBudget.reserve(chunk.readableBytes) else {
+            // With a declared length the whole body was charged with the head. Without one (chunked) the
+            // array grows by doubling: charge its capacity as it grows.
+            var capacity = request.body.capacity
+            if needed > capacity { capacity = min(max(needed, capacity * 2), shared.limits.maximumBodyBytes) }
+            guard charge(upTo: request.declaredLength == nil ? capacity : needed, total: needed) else {
                 fail(HTTPErrorResponse(status: .serviceUnavailable, message: "server is busy: too many request bytes in flight; retry"), head: request.head, context: context)
                 return
             }
-            reserved += chunk.readableBytes
             state = .idle  // Let the buffer be uniquely referenced while appending.
+            if capacity > request.body.capacity { request.body.reserveCapacity(capacity) }
             request.body.append(contentsOf: chunk.readableBytesView)
             state = .receiving(request)
         case .end:
@@ -65,13 +77,25 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             case .receiving(let request):
                 timeout?.cancel()
                 timeout = nil
-                state = .idle
+                state = .deciding
                 answer(request, context: context)
-                releaseBudget()
-            case .discarding, .idle:
+            case .discarding, .idle, .deciding:
                 state = .idle
             }
         }
+    }
+
+    /// Raises this request's charge to `bytes`, moving it to the large class once `total` passes the
+    /// small-request bound. False when the budget has no room.
+    private func charge(upTo bytes: Int, total: Int) -> Bool {
+        if !large, total > shared.limits.smallRequestBytes {
+            guard shared.bodyBudget.promote(reserved) else { return false }
+            large = true
+        }
+        guard bytes > reserved else { return true }
+        guard shared.bodyBudget.reserve(bytes - reserved, large: large) else { return false }
+        reserved = bytes
+        return true
     }
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -99,14 +123,21 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
             fail(HTTPErrorResponse(status: .payloadTooLarge, message: "request body of \(length) bytes is larger than \(shared.limits.maximumBodyBytes) bytes"), head: head, context: context)
             return
         }
-        let capacity = min(length ?? 16_384, shared.limits.maximumBodyBytes)
+        // A declared length is charged whole, before any byte is read: under a flood, the bodies admitted
+        // can finish and the others are refused at once, instead of all of them holding part of the
+        // budget. The array is sized once, and only the pages written become resident (large
+        // allocations are fresh mappings: see `MemoryTuning`).
+        if let length, !charge(upTo: length, total: length) {
+            fail(HTTPErrorResponse(status: .serviceUnavailable, message: "server is busy: too many request bytes in flight; retry"), head: head, context: context)
+            return
+        }
         var body: [UInt8] = []
-        body.reserveCapacity(capacity)
-        state = .receiving(Request(head: head, mode: mode, body: body, started: .now))
+        body.reserveCapacity(min(length ?? 16_384, shared.limits.maximumBodyBytes))
+        state = .receiving(Request(head: head, mode: mode, body: body, declaredLength: length, started: .now))
         // A client that sends its body too slowly is cut off.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timeout = context.eventLoop.scheduleTask(in: TimeAmount(shared.limits.requestTimeout)) {
+        timeout = context.eventLoop.scheduleTask(in: .init(shared.limits.requestTimeout)) {
             handler.value.requestTimedOut(context: loopBound.value)
         }
     }
@@ -118,49 +149,72 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func answer(_ request: Request, context: ChannelHandlerContext) {
-        let bytes = request.body
-        let prepared: PreparedReview
-        do {
-            prepared = try shared.decider.prepare(bytes: bytes, limits: JSONLimits(maximumBytes: shared.limits.maximumBodyBytes))
-        } catch {
-            fail(.badRequest("\(error)"), head: request.head, context: context, keepAlive: true)
+        let pipeline = shared.pipeline
+        let budget = RequestBudget(budget: shared.bodyBudget, large: large)
+        let maximumBytes = shared.limits.maximumBodyBytes
+        guard large else {
+            proceed(pipeline.begin(bytes: request.body, mode: request.mode, maximumBytes: maximumBytes, budget: budget), request: request, context: context)
             return
         }
-        // Catalog answers (and reviews that need no image) are decided here, in microseconds.
-        if let found = shared.images.resolveOffline(prepared.imagesNeeded) {
-            respond(prepared, request: request, bytes: bytes, images: found, context: context)
-            return
-        }
-        // Registry lookups run off the event loop, under the apiserver's deadline; the answer is
-        // written back on the loop. HTTP/1.1 pipelining holds later requests until then.
-        let deadline = WebhookRequestHandler.lookupDeadline(uri: request.head.uri, started: request.started, cap: shared.registryTimeout)
-        let images = shared.images
-        let needed = prepared.imagesNeeded
-        let eventLoop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
-        Task {
-            let found = await images.resolve(needed, deadline: deadline)
-            eventLoop.execute {
-                bound.value.handler.respond(prepared, request: request, bytes: bytes, images: found, context: bound.value.context)
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let (body, mode) = (request.body, request.mode)
+        shared.heavyWork.run(on: context.eventLoop) {
+            pipeline.begin(bytes: body, mode: mode, maximumBytes: maximumBytes, budget: budget)
+        }.whenComplete { result in
+            switch result {
+            case .success(let stage):
+                bound.value.handler.proceed(stage, request: request, context: bound.value.context)
+            case .failure:
+                // The pool is shutting down: the process is exiting.
+                bound.value.handler.finishRequest(HTTPErrorResponse(status: .serviceUnavailable, message: "server is shutting down; retry"), request: request, context: bound.value.context)
             }
         }
     }
 
-    private func respond(_ prepared: PreparedReview, request: Request, bytes: [UInt8], images: [String: ImageUserLookup], context: ChannelHandlerContext) {
-        let decision = shared.decider.decide(prepared, mode: request.mode) { images[$0] ?? .unresolved(reason: "not looked up") }
-        // Encode the response once: the record takes it as is, the answer wraps it.
-        let responseJSON = decision.responseJSON
-        let body = AdmissionResponse.review(apiVersion: decision.apiVersion, responseJSON: responseJSON)
+    private func proceed(_ stage: ReviewPipeline.Stage, request: Request, context: ChannelHandlerContext) {
+        switch stage {
+        case .decided(let answer):
+            respond(answer, request: request, context: context)
+        case .refused(let error):
+            finishRequest(error, request: request, context: context)
+        case .lookups(let prepared):
+            // Registry lookups run off the event loop, under the apiserver's deadline; the answer is
+            // written back on the loop. HTTP/1.1 pipelining holds later requests until then.
+            let deadline = WebhookRequestHandler.lookupDeadline(uri: request.head.uri, started: request.started, cap: shared.registryTimeout)
+            let images = shared.images
+            let pipeline = shared.pipeline
+            let eventLoop = context.eventLoop
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+            Task {
+                let found = await images.resolve(prepared.imagesNeeded, deadline: deadline)
+                let answer = pipeline.finish(prepared, mode: request.mode, images: found)
+                eventLoop.execute {
+                    bound.value.handler.respond(answer, request: request, context: bound.value.context)
+                }
+            }
+        }
+    }
+
+    /// Answers a request whose body was read but could not be decided (bad JSON, no budget for its tape).
+    private func finishRequest(_ error: HTTPErrorResponse, request: Request, context: ChannelHandlerContext) {
+        state = .idle
+        fail(error, head: request.head, context: context, keepAlive: error.status == .badRequest)
+    }
+
+    private func respond(_ answer: ReviewPipeline.Answer, request: Request, context: ChannelHandlerContext) {
+        let decision = answer.decision
         // Count, record and log before answering: once a client has its answer, it is observable.
         let elapsed = ContinuousClock.now - request.started
         shared.metrics?.recordReview(
             decision: decision.outcome.metricLabel, mode: decision.mode.rawValue,
             kind: decision.kind, operation: decision.operation, duration: elapsed)
-        shared.recorder?.record(body: bytes, responseJSON: responseJSON, uid: decision.response.uid)
+        shared.recorder?.record(body: request.body, responseJSON: answer.responseJSON, uid: decision.response.uid)
         logDecision(decision, elapsed: elapsed, path: request.head.uri)
+        state = .idle
         // While draining (not ready), HTTP/1.1 clients are told to go: the apiserver then opens its next
         // connection to another replica instead of sending onto one that is about to close.
-        write(status: .ok, body: body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive && shared.readiness.isReady, context: context)
+        write(status: .ok, body: answer.body, head: request.head, extraHeaders: [], keepAlive: request.head.isKeepAlive && shared.readiness.isReady, context: context)
+        releaseBudget()
     }
 
     /// When registry lookups must be over: the apiserver's `?timeout=` less a margin for the answer
@@ -234,19 +288,27 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func releaseBudget() {
-        shared.bodyBudget.release(reserved)
+        shared.bodyBudget.release(reserved, large: large)
         reserved = 0
+        large = false
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        releaseBudget()
+        releaseUnlessDeciding()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         timeout = nil
-        releaseBudget()
+        releaseUnlessDeciding()
         context.fireChannelInactive()
+    }
+
+    /// A review being decided still holds its body: the charge goes when its answer is written (or
+    /// fails to be, on a closed connection), so closing early cannot free budget while memory is held.
+    private func releaseUnlessDeciding() {
+        if case .deciding = state { return }
+        releaseBudget()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -280,11 +342,5 @@ extension Decision.Outcome {
         case .denied: "denied"
         case .wouldDeny: "would_deny"
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }

@@ -16,6 +16,7 @@ import Synchronization
 public enum WebhookServer {
     /// Runs until a shutdown signal; returns normally after a complete drain.
     public static func run(_ configuration: ServerConfiguration, version: String, logger: Logger) async throws {
+        MemoryTuning.apply()
         let metrics = ServerMetrics.bootstrap(version: version)
         let tls = try TLSContextProvider(files: configuration.tls, refreshInterval: configuration.certificateRefreshInterval, logger: logger, metrics: metrics)
         let recorder = try configuration.recordDirectory.map { directory in
@@ -26,9 +27,10 @@ public enum WebhookServer {
         let registry = try configuration.registry.map { registryConfiguration throws(RegistrySetupError) in
             try RegistryResolver(configuration: registryConfiguration)
         }
+        let heavyWork = HeavyWork()
         let context = WebhookContext(
             decider: AdmissionDecider(configuration: configuration.decision), images: ImageResolver(catalog: configuration.catalog, registry: registry),
-            limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness)
+            limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness, heavyWork: heavyWork)
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let service = ListenerService(configuration: configuration, group: group, tls: tls, context: context, logger: logger)
@@ -43,10 +45,12 @@ public enum WebhookServer {
             try await serviceGroup.run()
         } catch {
             await registry?.shutdown()
+            await heavyWork.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
         await registry?.shutdown()
+        await heavyWork.shutdown()
         try await group.shutdownGracefully()
         logger.notice("stopped")
     }

@@ -140,3 +140,70 @@ struct AdmissionDeciderTests {
         }
     }
 }
+
+/// The per-review bounds: containers evaluated and distinct images looked up.
+struct ReviewLimitsTests {
+    static func pod(containers: Int, distinctImages: Int? = nil) -> String {
+        let list = (0..<containers).map { #"{"name":"c\#($0)","image":"registry.example/app\#($0 % (distinctImages ?? containers)):1"}"# }
+        return #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop","uid":"u1"},"spec":{"securityContext":{"runAsNonRoot":true},"containers":[\#(list.joined(separator: ","))]}}"#
+    }
+
+    func prepare(_ object: String, _ configuration: DecisionConfiguration) throws -> (AdmissionDecider, PreparedReview) {
+        let decider = AdmissionDecider(configuration: configuration)
+        return (decider, try decider.prepare(try AdmissionReviewRequest.decode(AdmissionDeciderTests.review(object: object))))
+    }
+
+    @Test func containersPastTheBoundAreReportedAndWarned() throws {
+        let limits = ReviewLimits(maximumContainers: 3, maximumImages: 10)
+        let (decider, prepared) = try prepare(Self.pod(containers: 5), DecisionConfiguration(unresolved: .allow, limits: limits))
+        #expect(prepared.pod?.selected.map(\.container.name) == ["c0", "c1", "c2"])
+        #expect(prepared.imagesNeeded == ["registry.example/app0:1", "registry.example/app1:1", "registry.example/app2:1"])
+        let decision = decider.decide(prepared) { _ in .found(.uid(1000)) }
+        #expect(decision.outcome == .allowed)
+        // Said even under --unresolved allow: the operator must know the bound was hit.
+        #expect(decision.response.warnings == [#"pod "web": 2 of its containers were not evaluated: at most 3 containers are evaluated per review"#])
+    }
+
+    @Test func containersPastTheBoundDenyUnderUnresolvedDeny() throws {
+        let limits = ReviewLimits(maximumContainers: 4, maximumImages: 10)
+        let (decider, prepared) = try prepare(Self.pod(containers: 5), DecisionConfiguration(unresolved: .deny, limits: limits))
+        let decision = decider.decide(prepared) { _ in .found(.uid(1000)) }
+        #expect(decision.outcome == .denied)
+        #expect(decision.response.status?.message == #"1 container was not evaluated, past the 4 containers evaluated per review (pod "web")"#)
+        #expect(decision.response.warnings == [#"pod "web": 1 of its containers was not evaluated: at most 4 containers are evaluated per review"#])
+    }
+
+    @Test func imagesPastTheBoundAreUnresolvedWithTheBoundNamed() throws {
+        let limits = ReviewLimits(maximumContainers: 100, maximumImages: 2)
+        // Six containers over three images: the third image is past the bound wherever it appears.
+        let (decider, prepared) = try prepare(Self.pod(containers: 6, distinctImages: 3), DecisionConfiguration(unresolved: .deny, limits: limits))
+        #expect(prepared.imagesNeeded == ["registry.example/app0:1", "registry.example/app1:1"])
+        var asked: [String] = []
+        let decision = decider.decide(prepared) { image in
+            asked.append(image)
+            return .found(.uid(1000))
+        }
+        #expect(Set(asked) == ["registry.example/app0:1", "registry.example/app1:1"])
+        #expect(decision.outcome == .denied)
+        #expect(decision.unresolved.map(\.container) == ["c2", "c5"])
+        #expect(decision.sentences == [
+            #"container has runAsNonRoot and the USER of image "registry.example/app2:1" cannot be determined (not looked up: the review names more than 2 distinct images, the most looked up per review) (pod: "web_shop(u1)", container: c2)"#,
+            #"container has runAsNonRoot and the USER of image "registry.example/app2:1" cannot be determined (not looked up: the review names more than 2 distinct images, the most looked up per review) (pod: "web_shop(u1)", container: c5)"#,
+        ])
+    }
+
+    @Test func updateBoundsTheChangedContainersOnly() throws {
+        let limits = ReviewLimits(maximumContainers: 2, maximumImages: 10)
+        let old = Self.pod(containers: 5)
+        let new = old.replacingOccurrences(of: "app3:1", with: "app3:2").replacingOccurrences(of: "app4:1", with: "app4:2")
+        let decider = AdmissionDecider(configuration: DecisionConfiguration(limits: limits))
+        let prepared = try decider.prepare(try AdmissionReviewRequest.decode(AdmissionDeciderTests.review(operation: "UPDATE", object: new, oldObject: old)))
+        #expect(prepared.pod?.selected.map(\.container.name) == ["c3", "c4"])
+        #expect(prepared.pod?.notEvaluated == nil)
+    }
+
+    @Test func theDefaultsAreDocumentedOnes() {
+        #expect(ReviewLimits().maximumContainers == 256)
+        #expect(ReviewLimits().maximumImages == 32)
+    }
+}

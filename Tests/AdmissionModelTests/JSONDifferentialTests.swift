@@ -685,28 +685,10 @@ struct Mutator {
 // MARK: - Conformance data
 
 enum ConformanceData {
-    /// The package root: this file is `<root>/Tests/AdmissionModelTests/JSONDifferentialTests.swift`.
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// `$NONROOT_CONFORMANCE_DIR`, else `<package root>/../shared/conformance`; nil, after printing
-    /// a note that names both, when neither exists.
-    static func directory() -> URL? {
-        let fromEnvironment = ProcessInfo.processInfo.environment["NONROOT_CONFORMANCE_DIR"]
-        let sibling = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/conformance")
-        var isDirectory: ObjCBool = false
-        if let fromEnvironment, FileManager.default.fileExists(atPath: fromEnvironment, isDirectory: &isDirectory), isDirectory.boolValue {
-            return URL(fileURLWithPath: fromEnvironment)
-        }
-        if FileManager.default.fileExists(atPath: sibling.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return sibling
-        }
-        print("note: skipping: conformance data found neither at $NONROOT_CONFORMANCE_DIR (\(fromEnvironment ?? "unset")) nor at \(sibling.path)")
-        return nil
-    }
-
     /// Every regular file under `recorded-reviews`, sorted by path.
-    static func recordedReviews() -> [(name: String, bytes: [UInt8])]? {
-        guard let root = directory()?.appendingPathComponent("recorded-reviews") else { return nil }
+    /// nil when the data is missing locally (a printed note); throws when it is missing under `CI=true`.
+    static func recordedReviews() throws -> [(name: String, bytes: [UInt8])]? {
+        guard let root = try TestPaths.conformanceData()?.appendingPathComponent("recorded-reviews") else { return nil }
         guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
         return enumerator.compactMap { $0 as? URL }
             .filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true }
@@ -719,9 +701,9 @@ enum ConformanceData {
 
 @Suite("JSON reader vs Foundation")
 struct JSONDifferentialTests {
-    @Test("recorded AdmissionReviews and their compacted forms")
+    @Test("recorded AdmissionReviews and their compacted forms", .needsConformanceData)
     func conformanceData() throws {
-        guard let files = ConformanceData.recordedReviews() else { return }
+        guard let files = try ConformanceData.recordedReviews() else { return }
         #expect(files.count >= 27, "expected the 26 recorded reviews and SOURCE.md")
         var tally = Tally()
         for (name, bytes) in files {
@@ -747,9 +729,9 @@ struct JSONDifferentialTests {
         #expect(tally.divergences.isEmpty, "the recorded reviews should need no divergence")
     }
 
-    @Test("mutations of the recorded AdmissionReviews")
+    @Test("mutations of the recorded AdmissionReviews", .needsConformanceData)
     func conformanceMutations() throws {
-        guard let files = ConformanceData.recordedReviews() else { return }
+        guard let files = try ConformanceData.recordedReviews() else { return }
         let seeds = files.filter { $0.name.hasSuffix(".json") }.flatMap { [$0.bytes, Differential.compacted($0.bytes)] }
         var mutator = Mutator(rng: SplitMix64(seed: 0xC0FFEE))
         var tally = Tally()

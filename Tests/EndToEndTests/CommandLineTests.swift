@@ -133,16 +133,16 @@ struct CommandLineTests {
         #expect(lines[2] == #"{"source":"Examples/manifests/shop.yaml#3","response":{"uid":"","allowed":true}}"#)
     }
 
-    @Test func recordedReviewsReplayClean() throws {
-        guard let conformance = TestPaths.conformance else { return }
+    @Test(.needsConformanceData) func recordedReviewsReplayClean() throws {
+        guard let conformance = try TestPaths.conformanceData() else { return }
         let result = try run(["replay", conformance.appendingPathComponent("recorded-reviews").path, "--format", "json"])
         #expect(result.status == 0)
         #expect(result.stdout.split(separator: "\n").count == 26)
     }
 
     /// PSA's runAsNonRoot* and runAsUser* fixtures under restricted, with a numeric USER for their image.
-    @Test func podSecurityFixturesUnderRestricted() throws {
-        guard let conformance = TestPaths.conformance else { return }
+    @Test(.needsConformanceData) func podSecurityFixturesUnderRestricted() throws {
+        guard let conformance = try TestPaths.conformanceData() else { return }
         let catalog = try temporaryFile("images.yaml", "images:\n  registry.k8s.io/pause: \"65535:65535\"\n")
         for outcome in ["pass", "fail"] {
             let directory = conformance.appendingPathComponent("psa-fixtures/restricted/v1.37/\(outcome)")

@@ -69,10 +69,20 @@ struct ContainerSelectionTests {
         new.containers[1].image = "b:2"
         new.ephemeralContainers = [Container(name: "debug", image: "busybox")]
         let selection = ContainerSelection.changed(from: old, to: new)
-        #expect(!selection.contains(kind: .container, name: "a"))
-        #expect(selection.contains(kind: .container, name: "b"))
-        #expect(selection.contains(kind: .ephemeralContainer, name: "debug"))
+        #expect(!selection.contains(kind: .container, position: 0))
+        #expect(selection.contains(kind: .container, position: 1))
+        #expect(selection.contains(kind: .ephemeralContainer, position: 0))
+        #expect(selection.positions(of: .container, count: 2) == [1])
+        #expect(selection.count(in: new) == 2)
         #expect(ContainerSelection.changed(from: old, to: old).isEmpty)
+    }
+
+    @Test func reorderedContainersAreMatchedByName() {
+        let old = PodSpec(containers: [Container(name: "a", image: "a:1"), Container(name: "b", image: "b:1"), Container(name: "c", image: "c:1")])
+        var new = old
+        new.containers = [old.containers[2], old.containers[0], Container(name: "b", image: "b:2")]
+        let selection = ContainerSelection.changed(from: old, to: new)
+        #expect(selection.positions(of: .container, count: 3) == [2])
     }
 
     @Test func podLevelChangeSelectsEverything() {

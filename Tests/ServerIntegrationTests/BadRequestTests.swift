@@ -106,14 +106,14 @@ extension ServerIntegrationTests {
                 let exchange = try await Curl.request(server.url(), version: version, body: .file(big), headers: ["Expect:"], extra: ["--limit-rate", "1M"])
                 #expect(exchange.status == 413, "\(exchange)")
                 #expect(exchange.statusLine == (version == .http1 ? "HTTP/1.1 413 Payload Too Large" : "HTTP/2 413"), "\(exchange)")
-                #expect(exchange.bodyText == statusBody(413, "RequestEntityTooLarge", "request body of 9437184 bytes is larger than 8388608 bytes"), "\(exchange)")
+                #expect(exchange.bodyText == statusBody(413, "RequestEntityTooLarge", "request body of 9437184 bytes is larger than 7340032 bytes"), "\(exchange)")
                 if version == .http1 { #expect(exchange.header("connection") == "close") }
                 #expect(exchange.elapsed < .milliseconds(1500), "took \(exchange.elapsed): the server read the body")
                 try await expectServing(server, "after 413")
             }
         }
 
-        /// A body without a length (chunked on HTTP/1.1, no content-length on HTTP/2) is cut off once it passes 8 MiB.
+        /// A body without a length (chunked on HTTP/1.1, no content-length on HTTP/2) is cut off once it passes 7 MiB.
         @Test(arguments: [HTTPVersion.http1, .http2])
         func growingBodyTooLargeIs413(version: HTTPVersion) async throws {
             let certificates = try TestCertificates.get()
@@ -125,7 +125,7 @@ extension ServerIntegrationTests {
                 if version == .http1 { #expect(exchange.trace.contains("> Transfer-Encoding: chunked") || exchange.trace.contains("> transfer-encoding: chunked"), "\(exchange)") }
                 #expect(!exchange.trace.lowercased().contains("> content-length"), "\(exchange)")
                 #expect(exchange.status == 413, "\(exchange)")
-                #expect(exchange.bodyText == statusBody(413, "RequestEntityTooLarge", "request body is larger than 8388608 bytes"), "\(exchange)")
+                #expect(exchange.bodyText == statusBody(413, "RequestEntityTooLarge", "request body is larger than 7340032 bytes"), "\(exchange)")
                 try await expectServing(server, "after a chunked 413")
             }
         }

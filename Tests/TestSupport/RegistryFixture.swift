@@ -23,15 +23,19 @@ public struct RegistryFixture: Sendable {
     /// The fixture, or nil when it is not running: a printed note locally, a test failure when `CI=true`
     /// (CI starts it and must never skip these tests).
     public static func required(sourceLocation: SourceLocation = #_sourceLocation) -> RegistryFixture? {
-        if let fixture = load() { return fixture }
+        if let fixture = running { return fixture }
         let hint = "start it with: bash scripts/registry-fixture.sh start (then export REGFIX_DIR)"
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
+        if TestPaths.isCI {
             Issue.record("the registry fixture is not running and CI=true never skips; \(hint)", sourceLocation: sourceLocation)
         } else {
             print("note: registry fixture not running; skipping. \(hint)")
         }
         return nil
     }
+
+    /// The fixture as probed once per test process: each probe is a curl with a 2 s limit, and a
+    /// missing fixture would otherwise cost every registry test its own 2 s.
+    static let running: RegistryFixture? = load()
 
     static func load() -> RegistryFixture? {
         let environment = ProcessInfo.processInfo.environment

@@ -5,7 +5,8 @@ Usage: bodies.py REPO OUTDIR PLAIN_HOSTPORT FAULTS_HOSTPORT TLS_HOSTPORT
 
 OUTDIR/catalog.yaml   Examples/images.yaml + Benchmarks/Fixtures/images.yaml (one catalog)
 OUTDIR/<name>.json    one AdmissionReview per stream (see STREAMS below)
-OUTDIR/expect.json    {name: {"path": ..., "allowed": bool, "needs": "found"|"unresolved"|None}}
+OUTDIR/expect.json    {name: {"path": ..., "allowed": bool, "needs": "found"|"unresolved"|None,
+                      "message": the exact status.message of a denial (or of a dry-run's would-deny)}}
 
 Every image outside the catalog is on 127.0.0.1 (the registry fixture) or on a registry that the server's
 --registry-allowlist refuses without any network traffic (registry.invalid): nothing leaves the machine.
@@ -58,12 +59,17 @@ expect = {}
 # --- streams of the soak (name -> path, expected answer) ---
 copy("allowed", "Benchmarks/Fixtures/realistic-pod-review.json")        # 6.6 KB, allowed
 expect["allowed"] = {"path": "/validate", "allowed": True, "needs": None}
+# The denials' messages, byte for byte (as `replay --images Examples/images.yaml` prints them).
 copy("denied", "Examples/reviews/02-denied-image-runs-as-root.json")
-expect["denied"] = {"path": "/validate", "allowed": False, "needs": None}
+expect["denied"] = {"path": "/validate", "allowed": False, "needs": None, "message":
+    'container has runAsNonRoot and image will run as root (pod: "web-5d8f7c9b4-7hm2p_shop(3c1f2a44-8b0e-4c5d-9e6f-0a1b2c3d4e02)", container: nginx)'}
 copy("dryrun", "Examples/reviews/03-denied-non-numeric-user.json")
-expect["dryrun"] = {"path": "/validate/dry-run", "allowed": True, "needs": None, "warning": "would deny (dry-run)"}
+expect["dryrun"] = {"path": "/validate/dry-run", "allowed": True, "needs": None, "warning": "would deny (dry-run)", "message":
+    'container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root (pod: "shop-frontend-0_shop(3c1f2a44-8b0e-4c5d-9e6f-0a1b2c3d4e03)", container: app)'}
 copy("workload", "Examples/reviews/05-denied-deployment-template.json")
-expect["workload"] = {"path": "/validate", "allowed": False, "needs": None}
+expect["workload"] = {"path": "/validate", "allowed": False, "needs": None, "message":
+    'container has runAsNonRoot and image will run as root (deployment: "shop/worker", container: migrate); '
+    'container\'s runAsUser breaks non-root policy (deployment: "shop/worker", container: worker)'}
 write("unresolved", pod_review("soak-unresolved-0001", "unknown-image", ["registry.invalid/team/app:1.0"]))
 expect["unresolved"] = {"path": "/validate", "allowed": True, "needs": "unresolved", "warning": "cannot verify the USER"}
 # Found through the registries: plain HTTP, TLS with the fixture's CA, and the counting proxy (plain).

@@ -18,6 +18,9 @@ t0, t1 = float(run["load_start"]), float(run["load_end"])
 duration = float(run["duration_s"])
 warmup_end = t0 + run["warmup_s"]
 FD_TOLERANCE, THREAD_TOLERANCE, RSS_GROWTH_MAX = run["fd_tolerance"], run["thread_tolerance"], run["rss_growth_max_pct"]
+# The RSS slope after the warm-up, judged per hour (see soak.sh for why these limits).
+RSS_SLOPE_MAX_MIB_H = float(run.get("rss_slope_max_mib_per_h", 2))
+STREAM_RATE_MIN = 0.90
 
 
 def pct(sorted_values, p):
@@ -64,13 +67,15 @@ for s in run["streams"]:
     m = SUMMARY.search(text)
     if m:
         summary = dict(zip(["total", "started", "done", "succeeded", "failed", "errored", "timeout"], map(int, m.groups())))
+    summary_found = m is not None
     h2_errors = summary["failed"] + summary["errored"] + summary["timeout"]
     d = sorted(durations)
     all_durations.extend(durations)
     streams.append({
         "name": s["name"], "path": s["path"], "conns": s["conns"], "rate": s["rate"], "requests": len(d),
         "achieved_rps": round(len(d) / duration, 1), "non200": non200, "h2load_errors": h2_errors,
-        "errors": max(non200, h2_errors), "statuses": statuses, "exit": s.get("exit"),
+        "errors": max(non200, h2_errors), "statuses": statuses, "exit": s.get("exit"), "summary_found": summary_found,
+        "ok200": statuses.get(200, 0),
         "p50_ms": None if not d else round(pct(d, 50) / 1000, 3), "p99_ms": None if not d else round(pct(d, 99) / 1000, 3),
         "p999_ms": None if not d else round(pct(d, 99.9) / 1000, 3), "max_ms": None if not d else round(d[-1] / 1000, 3),
     })
@@ -124,6 +129,8 @@ if after_warm:
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         den = sum((x - mx) ** 2 for x in xs)
         res["rss_slope_kib_per_min"] = round(60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den, 1) if den else 0.0
+        res["rss_slope_mib_per_h"] = round(res["rss_slope_kib_per_min"] * 60 / 1024, 2)
+        res["rss_slope_window_s"] = round(xs[-1] - xs[0], 1)
     load_samples = [s for s in during if "cpu_s" in s]
     if len(load_samples) >= 2 and total_requests:
         cpu = load_samples[-1]["cpu_s"] - load_samples[0]["cpu_s"]
@@ -193,7 +200,24 @@ def target(name, ok, measured, goal):
 
 target("errors (non-200 or h2load failures)", total_errors == 0, total_errors, "0")
 target("rate held", achieved >= 0.90 * run["rate"], "%.0f req/s" % achieved, ">= 90%% of %d req/s" % run["rate"])
+# Every stream on its own: a stream that died early or ran slow is not hidden by the others.
+for st in streams:
+    problems = []
+    if st["exit"] != 0:
+        problems.append("exit %s" % st["exit"])
+    if not st["summary_found"]:
+        problems.append("no h2load summary")
+    if st["errors"]:
+        problems.append("%d errors" % st["errors"])
+    if st["achieved_rps"] < STREAM_RATE_MIN * st["rate"]:
+        problems.append("rate %.0f < %.0f" % (st["achieved_rps"], STREAM_RATE_MIN * st["rate"]))
+    target("stream %s" % st["name"], not problems,
+           "exit %s, %d errors, %.0f of %.0f req/s%s" % (st["exit"], st["errors"], st["achieved_rps"], st["rate"], "; " + ", ".join(problems) if problems else ""),
+           "exit 0, 0 errors, >= %d%% of its rate" % round(STREAM_RATE_MIN * 100))
 if res:
+    slope = res.get("rss_slope_mib_per_h")
+    target("RSS slope after warm-up (least squares)", slope is not None and slope <= RSS_SLOPE_MAX_MIB_H,
+           "%s MiB/h (%s KiB/min over %s s)" % (slope, res.get("rss_slope_kib_per_min"), res.get("rss_slope_window_s")), "<= %g MiB/h" % RSS_SLOPE_MAX_MIB_H)
     target("RSS growth after warm-up", res["rss_growth_pct"] < RSS_GROWTH_MAX, "%.2f%% (%d -> %d KiB)" % (res["rss_growth_pct"], res["rss_after_warmup_kib"], res["rss_end_kib"]), "< %d%%" % RSS_GROWTH_MAX)
     target("open fds growth", res["fds_max"] - res["fds_after_warmup"] <= FD_TOLERANCE, "%d -> max %d" % (res["fds_after_warmup"], res["fds_max"]), "<= +%d" % FD_TOLERANCE)
     target("threads growth", res["threads_max"] - res["threads_after_warmup"] <= THREAD_TOLERANCE, "%d -> max %d" % (res["threads_after_warmup"], res["threads_max"]), "<= +%d" % THREAD_TOLERANCE)
@@ -201,6 +225,36 @@ else:
     target("process samples", False, "none", "samples during the load")
 target("server counted every answer", server["reviews"] >= total_requests - total_errors, "%d reviews counted for %d answered" % (server["reviews"], total_requests - total_errors), ">= answered")
 target("answers correct (probes before and after)", not probe_failures, "%d/%d ok" % (len(probes) - len(probe_failures), len(probes)), "all")
+# Decisions under load, from answers read during it: every stream's body every PROBE_INTERVAL seconds,
+# each denial's status.message compared byte for byte (probe.py).
+during = run.get("probes_during") or {}
+expect = run.get("expect", {})
+denial_streams = [name for name, e in expect.items() if not e["allowed"]]
+denials_checked = sum(during.get("streams", {}).get(name, {}).get("checked", 0) for name in denial_streams)
+min_rounds = max(3, int(duration / 5))
+target("decisions under load (probes during the load)",
+       during.get("rounds", 0) >= min_rounds and during.get("failed", 1) == 0 and denials_checked > 0 and during.get("denied_exact") == denials_checked,
+       "%d rounds, %d/%d answers right; %d of them denials with the exact message%s" % (
+           during.get("rounds", 0), during.get("checked", 0) - during.get("failed", 0), during.get("checked", 0), during.get("denied_exact", 0),
+           "; first problems: " + json.dumps(during.get("problems", [])[:3]) if during.get("problems") else ""),
+       ">= %d rounds, all right, every denial exact" % min_rounds)
+# Every load request's decision, from the server's counters: the denied streams' 200s are exactly the
+# denials, the dry-run stream's are the would-denies, the rest are allowed. The probes during the load
+# are counted too; h2load may stop with up to one request per connection answered but not logged.
+by_stream = {st["name"]: st for st in streams}
+probe_counts = {name: v.get("checked", 0) for name, v in during.get("streams", {}).items()}
+def expected_decisions(kind):
+    names = [n for n, e in expect.items() if kind == ("would_deny" if n == "dryrun" else ("allowed" if e["allowed"] else "denied"))]
+    return (sum(by_stream[n]["ok200"] for n in names if n in by_stream) + sum(probe_counts.get(n, 0) for n in names),
+            sum(by_stream[n]["conns"] for n in names if n in by_stream))
+decision_rows = []
+decisions_ok = bool(expect)
+for kind in ("allowed", "denied", "would_deny"):
+    want, slack = expected_decisions(kind)
+    got = server[kind]
+    decisions_ok = decisions_ok and want <= got <= want + slack
+    decision_rows.append("%s %d (streams + probes %d..%d)" % (kind, got, want, want + slack))
+target("server decisions match the streams", decisions_ok, "; ".join(decision_rows), "each within answered..answered+conns")
 target("server exit after SIGTERM", run.get("server_exit") == 0, run.get("server_exit"), "0")
 target("no error-level server log lines", log.get("error_lines", 0) == 0, log.get("error_lines"), "0")
 ok = all(t["ok"] for t in targets)
@@ -214,11 +268,11 @@ for w in windows:
                                                     "-" if w["p50_ms"] is None else "%.2f" % w["p50_ms"],
                                                     "-" if w["p99_ms"] is None else "%.2f" % w["p99_ms"],
                                                     "-" if w["p999_ms"] is None else "%.2f" % w["p999_ms"]))
-print("\n| stream | path | conns | target req/s | achieved req/s | requests | errors | p50 ms | p99 ms | p99.9 ms | max ms |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("\n| stream | path | conns | target req/s | achieved req/s | requests | errors | exit | p50 ms | p99 ms | p99.9 ms | max ms |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for s in streams:
-    print("| %s | %s | %d | %.0f | %.0f | %d | %d | %s | %s | %s | %s |" % (s["name"], s["path"], s["conns"], s["rate"], s["achieved_rps"], s["requests"], s["errors"], s["p50_ms"], s["p99_ms"], s["p999_ms"], s["max_ms"]))
-print("| **all** | | %d | %d | %.0f | %d | %d | %s | %s | %s | %s |" % (sum(s["conns"] for s in streams), run["rate"], achieved, total_requests, total_errors,
+    print("| %s | %s | %d | %.0f | %.0f | %d | %d | %s | %s | %s | %s | %s |" % (s["name"], s["path"], s["conns"], s["rate"], s["achieved_rps"], s["requests"], s["errors"], s["exit"], s["p50_ms"], s["p99_ms"], s["p999_ms"], s["max_ms"]))
+print("| **all** | | %d | %d | %.0f | %d | %d | | %s | %s | %s | %s |" % (sum(s["conns"] for s in streams), run["rate"], achieved, total_requests, total_errors,
                                                                  ms(pct(allsorted, 50)), ms(pct(allsorted, 99)), ms(pct(allsorted, 99.9)), ms(allsorted[-1] if allsorted else None)))
 if res:
     print("\nResources (sampled every %ss): RSS %d KiB before load, %d KiB after warm-up (%ds), %d KiB at end (%+.2f%%, slope %s KiB/min), peak HWM %d KiB; "
@@ -248,7 +302,7 @@ print(json.dumps({
     "p50_ms": None if not allsorted else round(pct(allsorted, 50) / 1000, 3), "p99_ms": None if not allsorted else round(pct(allsorted, 99) / 1000, 3),
     "p999_ms": None if not allsorted else round(pct(allsorted, 99.9) / 1000, 3), "max_ms": None if not allsorted else round(allsorted[-1] / 1000, 3),
     "windows": windows, "streams": streams, "resources": res, "server_metrics": server, "proxy": proxy,
-    "server_log": log, "probes_failed": len(probe_failures), "server_exit": run.get("server_exit"),
+    "server_log": log, "probes_failed": len(probe_failures), "probes_during": during, "server_exit": run.get("server_exit"),
     "targets": {t["target"]: t["ok"] for t in targets}, "wall_s": run.get("wall_s"),
 }, separators=(",", ":")))
 sys.exit(0 if ok else 1)

@@ -8,20 +8,22 @@ struct JSONParser {
         self.limits = limits
     }
 
-    mutating func parse() throws(JSONParseError) -> [JSONNode] {
+    mutating func parse() throws(JSONParseError) -> JSONNodes {
         guard bytes.count <= limits.maximumBytes else {
             throw JSONParser.error(in: bytes, at: limits.maximumBytes, "text is larger than \(limits.maximumBytes) bytes")
         }
-        guard bytes.count < Int(Int32.max) else {
+        guard bytes.count < JSONNode.maximumOffset else {
             throw JSONParser.error(in: bytes, at: 0, "text is too large")
         }
         let count = bytes.count
         let maximumDepth = limits.maximumDepth
         // About one node per 10 bytes in Kubernetes objects; reserve a little more to avoid regrowing.
-        var tape = NodeTape(capacity: count / 8 + 16)
-        defer { tape.deallocate() }
+        let initial = min(count / 8 + 16, max(limits.maximumNodes, 1))
+        guard var tape = NodeTape(capacity: initial, maximumNodes: limits.maximumNodes, budget: limits.budget) else {
+            throw JSONParser.error(in: bytes, at: 0, NodeTape.budgetReason, exhaustedBudget: true)
+        }
         // Work on the raw buffer: bounds are checked by hand, once per byte.
-        let result: Result<[JSONNode], JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+        let result: Result<Void, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
             let scanner = Scanner(p: buffer, count: count, maximumDepth: maximumDepth)
             do throws(Failure) {
                 var position = 0
@@ -33,16 +35,22 @@ struct JSONParser {
                 if position != count {
                     throw Failure(offset: position, reason: "unexpected data after the top-level value")
                 }
-                return .success(tape.array)
+                return .success(())
             } catch {
                 let failure = error
-                return .failure(JSONParser.error(in: bytes, at: failure.offset, failure.reason))
+                return .failure(JSONParser.error(in: bytes, at: failure.offset, failure.reason, exhaustedBudget: failure.exhaustedBudget))
             }
         }
-        return try result.get()
+        do {
+            try result.get()
+        } catch {
+            tape.deallocate()
+            throw error
+        }
+        return tape.finish()
     }
 
-    static func error(in bytes: [UInt8], at offset: Int, _ reason: String) -> JSONParseError {
+    static func error(in bytes: [UInt8], at offset: Int, _ reason: String, exhaustedBudget: Bool = false) -> JSONParseError {
         var line = 1
         var column = 1
         var index = 0
@@ -56,35 +64,54 @@ struct JSONParser {
             }
             index += 1
         }
-        return JSONParseError(offset: offset, line: line, column: column, reason: reason)
+        return JSONParseError(offset: offset, line: line, column: column, reason: reason, exhaustedBudget: exhaustedBudget)
     }
 }
 
 /// A growable buffer of nodes without `Array`'s per-append uniqueness checks: appends are most
-/// of the parser's work, one per value and key.
+/// of the parser's work, one per value and key. Bounded by a node count and, when given, a budget
+/// charged before every allocation; `finish` hands the storage to the document without a copy.
 struct NodeTape {
     private var storage: UnsafeMutablePointer<JSONNode>
     private var capacity: Int
     private(set) var count = 0
+    private let maximumNodes: Int
+    private let budget: (any JSONMemoryBudget)?
 
-    init(capacity: Int) {
-        self.capacity = max(capacity, 16)
-        storage = .allocate(capacity: self.capacity)
+    static let budgetReason = "server is busy: no memory left for parsing; retry"
+
+    init?(capacity: Int, maximumNodes: Int, budget: (any JSONMemoryBudget)?) {
+        let capacity = max(capacity, 1)
+        if let budget, !budget.reserve(capacity * JSONLimits.bytesPerNode) { return nil }
+        self.capacity = capacity
+        self.maximumNodes = maximumNodes
+        self.budget = budget
+        storage = .allocate(capacity: capacity)
     }
 
+    /// Appends `node`; fails only when the tape is full (node cap or budget).
     @inline(__always)
-    mutating func append(_ node: JSONNode) {
-        if count == capacity { grow() }
+    mutating func append(_ node: JSONNode, at offset: Int) throws(Failure) {
+        if count == capacity { try grow(at: offset) }
         (storage + count).initialize(to: node)
         count += 1
     }
 
-    private mutating func grow() {
-        let larger = UnsafeMutablePointer<JSONNode>.allocate(capacity: capacity * 2)
-        larger.moveInitialize(from: storage, count: count)
+    private mutating func grow(at offset: Int) throws(Failure) {
+        guard capacity < maximumNodes else {
+            throw Failure(offset: offset, reason: "more than \(maximumNodes) values")
+        }
+        let larger = min(capacity * 2, maximumNodes)
+        // The old and new storage are both held while moving: charge the new one first.
+        if let budget, !budget.reserve(larger * JSONLimits.bytesPerNode) {
+            throw Failure(offset: offset, reason: NodeTape.budgetReason, exhaustedBudget: true)
+        }
+        let moved = UnsafeMutablePointer<JSONNode>.allocate(capacity: larger)
+        moved.moveInitialize(from: storage, count: count)
         storage.deallocate()
-        storage = larger
-        capacity *= 2
+        budget?.release(capacity * JSONLimits.bytesPerNode)
+        storage = moved
+        capacity = larger
     }
 
     subscript(index: Int) -> JSONNode {
@@ -92,15 +119,55 @@ struct NodeTape {
         @inline(__always) set { storage[index] = newValue }
     }
 
-    var array: [JSONNode] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+    /// Hands the storage (and its charge) to a `JSONNodes`, which frees both when it goes.
+    consuming func finish() -> JSONNodes {
+        JSONNodes(base: storage, count: count, reservedBytes: budget == nil ? 0 : capacity * JSONLimits.bytesPerNode, budget: budget)
+    }
 
-    /// Frees the storage; `JSONNode` is trivial, so nothing needs deinitializing.
-    func deallocate() { storage.deallocate() }
+    /// Frees the storage and its charge; `JSONNode` is trivial, so nothing needs deinitializing.
+    func deallocate() {
+        storage.deallocate()
+        budget?.release(capacity * JSONLimits.bytesPerNode)
+    }
 }
 
-private struct Failure: Error {
+/// The finished tape of a document. Immutable once built, hence safe to share across threads.
+@usableFromInline
+final class JSONNodes: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutablePointer<JSONNode>
+    @usableFromInline let count: Int
+    /// What was charged to `budget` for this storage (0 without a budget).
+    let reservedBytes: Int
+    private let budget: (any JSONMemoryBudget)?
+
+    init(base: UnsafeMutablePointer<JSONNode>, count: Int, reservedBytes: Int, budget: (any JSONMemoryBudget)?) {
+        self.base = base
+        self.count = count
+        self.reservedBytes = reservedBytes
+        self.budget = budget
+    }
+
+    deinit {
+        base.deallocate()
+        budget?.release(reservedBytes)
+    }
+
+    @inlinable
+    subscript(index: Int) -> JSONNode {
+        precondition(index >= 0 && index < count, "JSON node index out of range")
+        return base[index]
+    }
+
+    @inlinable
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<JSONNode>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+}
+
+struct Failure: Error {
     var offset: Int
     var reason: String
+    var exhaustedBudget = false
 }
 
 private struct Scanner {
@@ -141,7 +208,7 @@ private struct Scanner {
                     throw Failure(offset: i, reason: "nesting is deeper than \(maximumDepth) levels")
                 }
                 open.append(tape.count)
-                tape.append(JSONNode(kind: isObject ? .object : .array, start: Int32(i), end: 0, next: 0))
+                try tape.append(JSONNode(kind: isObject ? .object : .array, start: Int32(i), end: 0, next: 0), at: i)
                 i = skipWhitespace(i + 1)
                 if i < count, p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     closedEmpty = true
@@ -154,7 +221,7 @@ private struct Scanner {
             case UInt8(ascii: "\""):
                 let (end, escaped) = try scanString(at: i)
                 let index = Int32(tape.count)
-                tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(end - 1), next: index + 1))
+                try tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(end - 1), next: index + 1), at: i)
                 i = end
             case UInt8(ascii: "t"): i = try literal(at: i, "true", .true, tape: &tape)
             case UInt8(ascii: "f"): i = try literal(at: i, "false", .false, tape: &tape)
@@ -162,7 +229,7 @@ private struct Scanner {
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let end = try scanNumber(at: i)
                 let index = Int32(tape.count)
-                tape.append(JSONNode(kind: .number, start: Int32(i), end: Int32(end), next: index + 1))
+                try tape.append(JSONNode(kind: .number, start: Int32(i), end: Int32(end), next: index + 1), at: i)
                 i = end
             default:
                 throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a value")
@@ -205,7 +272,7 @@ private struct Scanner {
         }
         let (keyEnd, escaped) = try scanString(at: i)
         let keyIndex = Int32(tape.count)
-        tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(keyEnd - 1), next: keyIndex + 1))
+        try tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(keyEnd - 1), next: keyIndex + 1), at: i)
         i = skipWhitespace(keyEnd)
         guard i < count, p[i] == UInt8(ascii: ":") else {
             throw Failure(offset: i, reason: i < count ? "unexpected character \(describe(p[i])), expected ':'" : "unexpected end of text, expected ':'")
@@ -221,7 +288,7 @@ private struct Scanner {
             throw Failure(offset: position + k, reason: "invalid literal, expected '\(word)'")
         }
         let index = Int32(tape.count)
-        tape.append(JSONNode(kind: kind, start: Int32(position), end: Int32(position + length), next: index + 1))
+        try tape.append(JSONNode(kind: kind, start: Int32(position), end: Int32(position + length), next: index + 1), at: position)
         return position + length
     }
 
