@@ -6,8 +6,6 @@ struct ConnectionEvents: Sendable {
     var refused: @Sendable () -> Void = {}
     /// A connection closed to make room: `"handshake"` (a pending handshake) or `"idle"` (an established one).
     var evicted: @Sendable (_ stage: String) -> Void = { _ in }
-    var openConnections: @Sendable (_ count: Int) -> Void = { _ in }
-    var pendingHandshakes: @Sendable (_ count: Int) -> Void = { _ in }
 }
 
 /// One listener's connection policy: a bounded number of pending TLS handshakes (per source, too), a
@@ -28,22 +26,14 @@ struct ConnectionAdmission: Sendable {
             events.evicted("handshake")
             victim.close(promise: nil)
         }
-        events.pendingHandshakes(handshakes.count)
-        let events = events
-        channel.closeFuture.whenComplete { _ in
-            handshakes.release(channel)
-            events.pendingHandshakes(handshakes.count)
-        }
+        channel.closeFuture.whenComplete { _ in handshakes.release(channel) }
     }
 
     /// The handshake finished (or, on plain HTTP, the connection was accepted): it takes an established
     /// slot, or is closed when none can be had. Returns whether it was admitted.
     @discardableResult
     func establish(_ channel: any Channel, activity: ConnectionActivity) -> Bool {
-        if let handshakes {
-            handshakes.release(channel)
-            events.pendingHandshakes(handshakes.count)
-        }
+        handshakes?.release(channel)
         switch connections.admit(channel, activity: activity) {
         case .refused:
             events.refused()
@@ -55,17 +45,14 @@ struct ConnectionAdmission: Sendable {
         case .admitted:
             break
         }
-        events.openConnections(connections.count)
         // A connection that sends nothing holds a slot for nothing: it has `firstRequestTimeout` to begin.
         let firstRequest = channel.eventLoop.scheduleTask(in: firstRequestTimeout) {
             if !activity.hasStartedRequest { channel.close(promise: nil) }
         }
         let connections = connections
-        let events = events
         channel.closeFuture.whenComplete { _ in
             firstRequest.cancel()
             connections.release(channel)
-            events.openConnections(connections.count)
         }
         return true
     }

@@ -20,14 +20,20 @@ final class ConnectionCounter: Sendable {
 
     private let open = Mutex<[ObjectIdentifier: Entry]>([:])
     let limit: Int
+    /// Told the new count on every change, under the lock, so a gauge never keeps a stale value.
+    private let countChanged: @Sendable (Int) -> Void
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, countChanged: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.limit = limit
+        self.countChanged = countChanged
+    }
 
     func admit(_ channel: any Channel, activity: ConnectionActivity) -> Admission {
         open.withLock { entries in
             let entry = Entry(channel: channel, activity: activity)
             guard entries.count >= limit else {
                 entries[ObjectIdentifier(channel)] = entry
+                countChanged(entries.count)
                 return .admitted
             }
             // Longest idle first; ties (same instant) are rare and any one of them will do.
@@ -43,7 +49,9 @@ final class ConnectionCounter: Sendable {
     }
 
     func release(_ channel: any Channel) {
-        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        open.withLock { entries in
+            if entries.removeValue(forKey: ObjectIdentifier(channel)) != nil { countChanged(entries.count) }
+        }
     }
 
     var count: Int { open.withLock { $0.count } }

@@ -34,9 +34,13 @@ final class HandshakeGate: Sendable {
     let limit: Int
     let perSourceLimit: Int
 
-    init(limit: Int, perSourceLimit: Int) {
+    /// Told the new count on every change, under the lock, so a gauge never keeps a stale value.
+    private let countChanged: @Sendable (Int) -> Void
+
+    init(limit: Int, perSourceLimit: Int, countChanged: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.limit = limit
         self.perSourceLimit = perSourceLimit
+        self.countChanged = countChanged
     }
 
     /// Counts a new connection from `source`; returns the pending connections to close to make room.
@@ -53,6 +57,7 @@ final class HandshakeGate: Sendable {
             state.sequence += 1
             state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, source: source, sequence: state.sequence)
             state.perSource[source, default: 0] += 1
+            countChanged(state.entries.count)
             return evicted
         }
     }
@@ -60,7 +65,7 @@ final class HandshakeGate: Sendable {
     /// The handshake finished or the connection closed; calling it again does nothing.
     func release(_ channel: any Channel) {
         state.withLock { state in
-            _ = state.remove(ObjectIdentifier(channel))
+            if state.remove(ObjectIdentifier(channel)) != nil { countChanged(state.entries.count) }
         }
     }
 

@@ -10,6 +10,7 @@ public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Metrics.Counter]>([:])
     private let openConnections: Metrics.Gauge
+    private let pendingHandshakes: Metrics.Gauge
     private let requestDuration: Metrics.Timer
     private let requestCounters = Mutex<[RequestKey: Metrics.Counter]>([:])
 
@@ -44,6 +45,7 @@ public final class ServerMetrics: Sendable {
     private init(registry: PrometheusCollectorRegistry, version: String) {
         self.registry = registry
         self.openConnections = Metrics.Gauge(label: "nonroot_admission_open_connections")
+        self.pendingHandshakes = Metrics.Gauge(label: "nonroot_admission_pending_handshakes")
         self.requestDuration = Metrics.Timer(label: Self.requestDurationName)
         Metrics.Gauge(label: "nonroot_admission_build_info", dimensions: [("version", version)]).record(1)
         // Create the counters users alert on, so they read 0 rather than missing.
@@ -109,12 +111,13 @@ public final class ServerMetrics: Sendable {
 
     /// The webhook listener's connection events, for `ConnectionAdmission`.
     var webhookConnectionEvents: ConnectionEvents {
-        let pending = Metrics.Gauge(label: "nonroot_admission_pending_handshakes")
-        return ConnectionEvents(
+        ConnectionEvents(
             refused: { self.recordRejectedConnection() },
-            evicted: { stage in self.counter("nonroot_admission_connections_evicted_total", [("stage", stage)]).increment() },
-            openConnections: { self.recordOpenConnections($0) },
-            pendingHandshakes: { pending.record($0) })
+            evicted: { stage in self.counter("nonroot_admission_connections_evicted_total", [("stage", stage)]).increment() })
+    }
+
+    func recordPendingHandshakes(_ count: Int) {
+        pendingHandshakes.record(count)
     }
 
     /// The metrics listener's connection events.

@@ -27,7 +27,9 @@ struct WebhookListener {
         let tls = tls
         let quiescing = quiescing
         let admission = ConnectionAdmission(
-            handshakes: HandshakeGate(limit: limits.maximumPendingHandshakes, perSourceLimit: limits.maximumPendingHandshakesPerSource),
+            handshakes: HandshakeGate(
+                limit: limits.maximumPendingHandshakes, perSourceLimit: limits.maximumPendingHandshakesPerSource,
+                countChanged: { [metrics = context.metrics] in metrics?.recordPendingHandshakes($0) }),
             connections: connections, firstRequestTimeout: TimeAmount(limits.firstRequestTimeout),
             events: context.metrics?.webhookConnectionEvents ?? ConnectionEvents())
         let listener = self
