@@ -57,13 +57,13 @@ extension ChannelPipeline.SynchronousOperations {
     /// What `configureHTTPServerPipeline` adds, with `RequestDeadlineHandler` in front and the decoder
     /// wrapped in `HTTPDecoderBufferProbe`, so that every request, pipelined or not, has a deadline.
     ///
-    /// Unlike NIO's set-up, the encoder does not learn request methods: a response to HEAD must be written
-    /// without a body by its handler.
+    /// NIO's set-up tells the encoder each request's method; here `HeadResponseBodyDropper` does its part.
     func configureDeadlineBoundHTTPServerPipeline(deadline: RequestDeadlineHandler, errorHandling: Bool) throws {
         try addHandler(deadline)
         try addHandler(HTTPResponseEncoder())
         try addHandler(ByteToMessageHandler(HTTPDecoderBufferProbe()))
         try addHandler(HTTPServerPipelineHandler())
+        try addHandler(HeadResponseBodyDropper())
         try addHandler(NIOHTTPResponseHeadersValidator())
         if errorHandling { try addHandler(HTTPServerProtocolErrorHandler()) }
     }

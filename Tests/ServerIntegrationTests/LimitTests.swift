@@ -88,7 +88,14 @@ extension ServerIntegrationTests {
                     if !settled { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 #expect(settled, "\(seen)")
-                #expect(stalled.prefix(292).allSatisfy { $0.isClosedByServer }, "an older stalled connection is still open")
+                // Which ones go depends on the order the event loops admitted them, so only count them.
+                var closed = 0
+                for _ in 0..<100 {
+                    closed = stalled.filter(\.isClosedByServer).count
+                    if closed == 292 { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(closed == 292, "\(closed) of 300 stalled connections closed by the server")
 
                 let exchange = try await Curl.review(server, Examples.allowed)
                 #expect(exchange.status == 200, "\(exchange)")

@@ -19,7 +19,7 @@ private final class Recorder: ChannelInboundHandler {
     }
 }
 
-/// Answers every complete request at once with an empty 200, as `WebhookRequestHandler` does for a
+/// Answers every complete request at once with a 200 whose body is `ok`, as `WebhookRequestHandler` does for a
 /// catalog decision, and says so with `RequestCompletedEvent`.
 private final class Answerer: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -35,8 +35,9 @@ private final class Answerer: ChannelInboundHandler {
         case .end:
             answered.append(uri)
             var headers = HTTPHeaders()
-            headers.add(name: "content-length", value: "0")
+            headers.add(name: "content-length", value: "2")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             context.triggerUserOutboundEvent(RequestCompletedEvent(), promise: nil)
         }
@@ -295,6 +296,18 @@ struct ConnectionGuardTests {
             #expect(answerer.deadlines == 1)
             channel.embeddedEventLoop.advanceTime(by: .seconds(1))
             #expect(!channel.isActive)
+        }
+
+        /// A response to HEAD goes out without its body (as NIO's own set-up does); to the next request, with it.
+        @Test func headResponseHasNoBody() throws {
+            let answerer = Answerer()
+            let channel = try pipeline(answerer, activity: ConnectionActivity())
+            try channel.writeInbound(ByteBuffer(string: "HEAD /validate HTTP/1.1\r\nHost: x\r\n\r\n"))
+            try channel.writeInbound(ByteBuffer(string: "GET /validate HTTP/1.1\r\nHost: x\r\n\r\n"))
+            channel.embeddedEventLoop.run()
+            var written = ""
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
+            #expect(written == "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n" + "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
         }
 
         /// Requests that arrive whole, or whose head arrives in pieces, leave no deadline behind.
