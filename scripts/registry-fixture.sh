@@ -337,6 +337,12 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?", 1)[0]
+        if path == "/_challenge":  # the fault proxy's redirectchallenge lands here
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Bearer realm="https://localhost:%d/_realm",service="blobhost"' % port)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if "Authorization" in self.headers:
             return self.send(400, b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed"
                                   b"</Message></Error>", "application/xml")
@@ -372,13 +378,16 @@ garbage (manifest requests: 200, OCI manifest Content-Type, body '<html>not a ma
 bigmanifest (manifest requests: 200, OCI manifest Content-Type, 5 MiB body, declared and sent),
 redirecthttp (manifest requests: 307 to http://127.0.0.1:<plain>/v2/<repo>/manifests/<ref>),
 redirectloop (every request: 307 to the very same URL, forever),
-basic401 (every request: 401 with WWW-Authenticate: Basic, as a registry asking for credentials over plain HTTP).
+basic401 (every request: 401 with WWW-Authenticate: Basic, as a registry asking for credentials over plain HTTP),
+redirectchallenge (manifest requests: 307 to https://localhost:<blobhost>/_challenge, which answers 401 with a
+Bearer challenge whose realm is the blob host: a client must not answer a challenge from a hop it was redirected to).
 Kinds that name manifests forward blob requests unchanged.
 Every request is counted by (method, raw request path as sent, query included):
 GET /_fault/stats -> {"requests":[{"method":..,"path":..,"count":N},...]};
 GET /_fault/reset clears the counters and the flaky memory. Neither of the two is counted."""
 import collections, http.client, http.server, json, os, re, sys, threading, time
 upstream_port, port = int(sys.argv[1]), int(sys.argv[2])
+blobhost_port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 SLOW = float(os.environ.get("REGFIX_SLOW_SECONDS", "5"))
 HANG = float(os.environ.get("REGFIX_HANG_SECONDS", "30"))
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -492,6 +501,8 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.answer(200, GARBAGE, OCI_MANIFEST)
         if kind == "bigmanifest" and is_manifest:
             return self.answer(200, BIG_BODY, OCI_MANIFEST)
+        if kind == "redirectchallenge" and is_manifest:
+            return self.answer(307, b"", "text/plain", extra={"Location": "https://localhost:%d/_challenge" % blobhost_port})
         if kind == "redirecthttp" and is_manifest:
             return self.answer(307, b"", "text/plain", extra={"Location": "http://127.0.0.1:%d%s" % (upstream_port, rest)})
         if kind == "redirectloop":
@@ -959,7 +970,7 @@ middleware:
     --cert "$T/signer.crt" --tls-cert "$T/server.crt" --tls-key "$T/server.key" --issuer "$ISSUER" \
     --service "$SERVICE" --user "$RUSER" --password "$RPASS"
   launch blobhost "$PY" "$STATE/bin/blobhost.py" "$STATE/storage" "$P_BLOBHOST" "$T/server.crt" "$T/server.key"
-  launch faults "$PY" "$STATE/bin/faultproxy.py" "$P_PLAIN" "$P_FAULTS"
+  launch faults "$PY" "$STATE/bin/faultproxy.py" "$P_PLAIN" "$P_FAULTS" "$P_BLOBHOST"
   wait_http plain "http://127.0.0.1:$P_PLAIN/v2/"
   wait_http redirect "https://127.0.0.1:$P_REDIRECT/v2/" --cacert "$T/ca.crt"
   wait_http basic "https://127.0.0.1:$P_BASIC/v2/" --cacert "$T/ca.crt"
@@ -1044,7 +1055,7 @@ EOF
 plain     http://127.0.0.1:$P_PLAIN        anonymous, push allowed
 redirect  https://127.0.0.1:$P_REDIRECT       TLS + htpasswd; blob GET/HEAD -> 307 https://localhost:$P_BLOBHOST (TLS, same CA; rejects Authorization)
 faults    http://127.0.0.1:$P_FAULTS        /v2/fault/<kind>/<repo>/..., kinds: 429 500 502 503 504 flaky503 flaky429 slow hang basic401
-                                     blob404 blob500 blobcorrupt blobtruncate garbage bigmanifest redirecthttp redirectloop
+                                     blob404 blob500 blobcorrupt blobtruncate garbage bigmanifest redirecthttp redirectloop redirectchallenge
                                      counters: GET /_fault/stats, GET /_fault/reset
 basic     https://127.0.0.1:$P_BASIC       TLS (CA $T/ca.crt) + htpasswd $RUSER/$RPASS
 token     https://127.0.0.1:$P_TOKEN       TLS + Bearer, realm https://127.0.0.1:$P_TOKENSRV/token service=$SERVICE (anonymous pull except private/*)

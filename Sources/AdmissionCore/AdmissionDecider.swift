@@ -130,6 +130,7 @@ public struct AdmissionDecider: Sendable {
                 }
             }
         }
+        if let none = evaluation.noNodeOS { warnings.append(none.warning) }
         if let left = evaluation.notEvaluated {
             // Always said: the operator must know the bound was hit, whatever --unresolved says.
             warnings.append(left.warning)

@@ -29,10 +29,16 @@ public struct PodSpec: Sendable, Equatable {
     public var securityContext: PodSecurityContext?
     public var os: PodOS?
     public var hostUsers: Bool?
+    /// `spec.nodeSelector`: labels every node that runs the pod must carry.
+    public var nodeSelector: [String: String]
+    /// `spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution`; preferred terms
+    /// and pod affinity restrict no node, so they are not read.
+    public var requiredNodeAffinity: NodeSelector?
 
     public init(
         initContainers: [Container] = [], containers: [Container] = [], ephemeralContainers: [Container] = [],
-        securityContext: PodSecurityContext? = nil, os: PodOS? = nil, hostUsers: Bool? = nil
+        securityContext: PodSecurityContext? = nil, os: PodOS? = nil, hostUsers: Bool? = nil,
+        nodeSelector: [String: String] = [:], requiredNodeAffinity: NodeSelector? = nil
     ) {
         self.initContainers = initContainers
         self.containers = containers
@@ -40,6 +46,8 @@ public struct PodSpec: Sendable, Equatable {
         self.securityContext = securityContext
         self.os = os
         self.hostUsers = hostUsers
+        self.nodeSelector = nodeSelector
+        self.requiredNodeAffinity = requiredNodeAffinity
     }
 
     public init(json: JSONValue) throws(ModelDecodingError) {
@@ -50,10 +58,18 @@ public struct PodSpec: Sendable, Equatable {
         securityContext = try json.object("securityContext").map { (v) throws(ModelDecodingError) in try PodSecurityContext(json: v) }
         os = try json.object("os").map { (v) throws(ModelDecodingError) in try PodOS(json: v) }
         hostUsers = try json.bool("hostUsers")
+        nodeSelector = [:]
+        if let selector = try json.object("nodeSelector") {
+            // Go's decoder keeps the last of duplicate keys, as assigning in order does.
+            for (key, value) in selector.members {
+                guard let text = value.string else { throw ModelDecodingError(at: value, "expected a string, found \(value.typeName)") }
+                nodeSelector[key] = text
+            }
+        }
+        requiredNodeAffinity = try json.object("affinity")?.object("nodeAffinity")?
+            .object("requiredDuringSchedulingIgnoredDuringExecution")
+            .map { (v) throws(ModelDecodingError) in try NodeSelector(json: v) }
     }
-
-    /// True when `spec.os.name` is `windows`: the kubelet then applies its Windows rules.
-    public var isWindows: Bool { os?.name == "windows" }
 }
 
 /// Which list of the pod spec a container belongs to.
@@ -158,5 +174,69 @@ public struct PodOS: Sendable, Equatable {
 
     init(json: JSONValue) throws(ModelDecodingError) {
         name = try json.string("name") ?? ""
+    }
+}
+
+/// `corev1.NodeSelector`: the terms are ORed.
+public struct NodeSelector: Sendable, Equatable {
+    public var nodeSelectorTerms: [NodeSelectorTerm]
+
+    public init(nodeSelectorTerms: [NodeSelectorTerm]) { self.nodeSelectorTerms = nodeSelectorTerms }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        var terms: [NodeSelectorTerm] = []
+        for value in try json.array("nodeSelectorTerms") { terms.append(try NodeSelectorTerm(json: value)) }
+        nodeSelectorTerms = terms
+    }
+}
+
+/// `corev1.NodeSelectorTerm`: every requirement must hold; an empty term matches no node.
+public struct NodeSelectorTerm: Sendable, Equatable {
+    /// Requirements on node labels.
+    public var matchExpressions: [NodeSelectorRequirement]
+    /// Requirements on node fields (`metadata.name`).
+    public var matchFields: [NodeSelectorRequirement]
+
+    public init(matchExpressions: [NodeSelectorRequirement] = [], matchFields: [NodeSelectorRequirement] = []) {
+        self.matchExpressions = matchExpressions
+        self.matchFields = matchFields
+    }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        guard json.isObject else { throw ModelDecodingError(at: json, "expected a node selector term object, found \(json.typeName)") }
+        matchExpressions = try NodeSelectorRequirement.list(json.array("matchExpressions"))
+        matchFields = try NodeSelectorRequirement.list(json.array("matchFields"))
+    }
+}
+
+/// `corev1.NodeSelectorRequirement`: `key`, `operator` (In, NotIn, Exists, DoesNotExist, Gt, Lt), `values`.
+public struct NodeSelectorRequirement: Sendable, Equatable {
+    public var key: String
+    public var `operator`: String
+    public var values: [String]
+
+    public init(key: String, operator: String, values: [String] = []) {
+        self.key = key
+        self.operator = `operator`
+        self.values = values
+    }
+
+    init(json: JSONValue) throws(ModelDecodingError) {
+        guard json.isObject else { throw ModelDecodingError(at: json, "expected a node selector requirement object, found \(json.typeName)") }
+        key = try json.string("key") ?? ""
+        `operator` = try json.string("operator") ?? ""
+        var values: [String] = []
+        for value in try json.array("values") {
+            guard let text = value.string else { throw ModelDecodingError(at: value, "expected a string, found \(value.typeName)") }
+            values.append(text)
+        }
+        self.values = values
+    }
+
+    static func list(_ values: [JSONValue]) throws(ModelDecodingError) -> [NodeSelectorRequirement] {
+        var result: [NodeSelectorRequirement] = []
+        result.reserveCapacity(values.count)
+        for value in values { result.append(try NodeSelectorRequirement(json: value)) }
+        return result
     }
 }

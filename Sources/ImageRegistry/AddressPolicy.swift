@@ -37,15 +37,26 @@ public enum AddressPolicy {
             if bytes[0..<12].allSatisfy({ $0 == 0 }) {
                 return refusal(for: .v4(bytes[12], bytes[13], bytes[14], bytes[15])) ?? "a deprecated IPv4-compatible (::/96) address"
             }
-            // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) reach IPv4 hosts: judge those.
+            // IPv4-mapped (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96) and NAT64 (64:ff9b::/96)
+            // addresses reach IPv4 hosts: judge those.
             let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+            let translated = bytes[0..<8].allSatisfy { $0 == 0 } && bytes[8] == 0xFF && bytes[9] == 0xFF && bytes[10] == 0 && bytes[11] == 0
             let nat64 = bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xFF && bytes[3] == 0x9B && bytes[4..<12].allSatisfy { $0 == 0 }
-            if mapped || nat64 {
+            if mapped || translated || nat64 {
                 return refusal(for: .v4(bytes[12], bytes[13], bytes[14], bytes[15]))
             }
+            // Local-use NAT64 (RFC 8215) translates into the operator's own, usually private, network.
+            if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xFF && bytes[3] == 0x9B && bytes[4] == 0x00 && bytes[5] == 0x01 {
+                return "a local-use NAT64 (64:ff9b:1::/48) address"
+            }
             if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return "a link-local (fe80::/10) address" }
+            if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0xC0 { return "a site-local (fec0::/10) address" }
             if bytes[0] & 0xFE == 0xFC { return "a unique-local (fc00::/7) address" }
             if bytes[0] == 0xFF { return "a multicast address" }
+            // Teredo tunnels to an IPv4 host the address hides (XOR-ed): refuse it outright.
+            if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x00 && bytes[3] == 0x00 {
+                return "a Teredo (2001::/32) address"
+            }
             if bytes[0] == 0x20 && bytes[1] == 0x02 {  // 6to4 embeds an IPv4 address
                 return refusal(for: .v4(bytes[2], bytes[3], bytes[4], bytes[5]))
             }
@@ -53,22 +64,7 @@ public enum AddressPolicy {
         }
     }
 
-    /// Resolves `host` (off the event loops) and returns its addresses, or throws when resolution fails.
-    static func resolve(_ host: String) async throws(RegistryError) -> [IPAddress] {
-        if let literal = IPAddress(host) { return [literal] }
-        let result: Result<[IPAddress], RegistryError> = await withCheckedContinuation { continuation in
-            NIOThreadPool.singleton.submit { state in
-                guard case .active = state else {
-                    continuation.resume(returning: .failure(.dns(host: host, reason: "resolver unavailable")))
-                    return
-                }
-                continuation.resume(returning: getaddrinfoAddresses(host))
-            }
-        }
-        return try result.get()
-    }
-
-    private static func getaddrinfoAddresses(_ host: String) -> Result<[IPAddress], RegistryError> {
+    static func getaddrinfoAddresses(_ host: String) -> Result<[IPAddress], RegistryError> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -151,5 +147,101 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     var urlHost: String {
         if case .v6 = self { return "[\(description)]" }
         return description
+    }
+}
+
+/// An address range in CIDR form: `10.0.0.0/8`, `fd00::/8`; a bare address is a /32 or /128.
+public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
+    public var address: IPAddress
+    public var prefixLength: Int
+
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let address = IPAddress(parts[0]) else { return nil }
+        let bits = address.bytes.count * 8
+        var length = bits
+        if parts.count == 2 {
+            guard let parsed = Int(parts[1]), (0...bits).contains(parsed), parts[1].allSatisfy(\.isASCII) else { return nil }
+            length = parsed
+        }
+        self.address = address
+        self.prefixLength = length
+    }
+
+    public var description: String { "\(address)/\(prefixLength)" }
+
+    /// Whether `candidate` is in the range. An IPv4-mapped IPv6 address is also judged as its IPv4 address.
+    public func contains(_ candidate: IPAddress) -> Bool {
+        var bytes = candidate.bytes
+        let own = address.bytes
+        if bytes.count == 16, own.count == 4, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            bytes = Array(bytes[12...])
+        }
+        guard bytes.count == own.count else { return false }
+        var remaining = prefixLength
+        for index in own.indices where remaining > 0 {
+            let mask: UInt8 = remaining >= 8 ? 0xFF : ~(0xFF >> UInt8(remaining))
+            guard bytes[index] & mask == own[index] & mask else { return false }
+            remaining -= 8
+        }
+        return true
+    }
+}
+
+/// Which internal addresses the registry client may reach anyway (`--registry-allow-private`):
+/// all of them, or those in some ranges and those of some host names (in-cluster registries).
+public struct PrivateAccess: Sendable, Equatable {
+    /// Every internal address (the bare flag).
+    public var all: Bool
+    public var networks: [IPNetwork]
+    /// Registry host names, lowercased, whose addresses may be internal.
+    public var hosts: Set<String>
+
+    public init(all: Bool = false, networks: [IPNetwork] = [], hosts: Set<String> = []) {
+        self.all = all
+        self.networks = networks
+        self.hosts = hosts
+    }
+
+    public static let none = PrivateAccess()
+    public static let everything = PrivateAccess(all: true)
+
+    /// Parses `10.0.0.0/8,registry.internal,fd00::/8`: CIDRs, addresses and host names.
+    public init(parsing entries: [String]) throws(RegistrySetupError) {
+        self.init()
+        for entry in entries {
+            let lower = entry.lowercased()
+            if let network = IPNetwork(parsing: lower) {
+                networks.append(network)
+            } else if PrivateAccess.isHostName(lower) {
+                hosts.insert(lower)
+            } else {
+                throw RegistrySetupError(reason: "--registry-allow-private: \(entry) is neither a CIDR (10.0.0.0/8), an address nor a host name")
+            }
+        }
+    }
+
+    /// Whether `address`, which `host` resolved to (or is), may be reached although it is internal.
+    func allows(host: String, address: IPAddress) -> Bool {
+        all || hosts.contains(host.lowercased()) || networks.contains { $0.contains(address) }
+    }
+
+    /// A DNS name: dot-separated labels of letters, digits and inner hyphens.
+    static func isHostName(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+        }
+    }
+}
+
+extension IPAddress {
+    /// 4 or 16 bytes, network order.
+    var bytes: [UInt8] {
+        switch self {
+        case .v4(let a, let b, let c, let d): [a, b, c, d]
+        case .v6(let bytes): bytes
+        }
     }
 }

@@ -52,6 +52,12 @@ final class RegistryClient: Sendable {
         var authorization = cachedAuthorization(key)
         var result = try await exchange(url, method: method, headers: headers, authorization: authorization, maximumBytes: maximumBytes, kind: kind, what: what, deadline: deadline)
         if result.status == .unauthorized {
+            // A challenge is honoured only from the origin asked: a hop that a redirect led to (a blob
+            // host, a CDN, anyone the registry names) must not get the registry's credentials, or
+            // a token fetched with them, by asking for them.
+            guard result.url.origin == url.origin else {
+                throw .unauthorized(host: url.authority, detail: "the redirect to \(result.url.authority) answered 401; credentials are sent only to the registry itself, so that challenge is not answered")
+            }
             let challenges = AuthChallenge.parse(result.headers[canonicalForm: "www-authenticate"].joined(separator: ", "))
             authorization = try await authorize(challenges, registry: registry, repository: repository, url: url, key: key, deadline: deadline)
             result = try await exchange(url, method: method, headers: headers, authorization: authorization, maximumBytes: maximumBytes, kind: kind, what: what, deadline: deadline)

@@ -29,19 +29,50 @@ public struct Platform: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { variant.map { "\(os)/\(architecture)/\($0)" } ?? "\(os)/\(architecture)" }
 
-    /// Whether `self`, a platform an index lists, satisfies `wanted` (a `--platform`): same os and
-    /// architecture, and the same variant when `wanted` names one.
+    /// Whether `self`, a platform an index lists, satisfies `wanted` (a `--platform`): after
+    /// `normalized`, the same os, architecture and variant, as containerd's `platforms` matcher.
     public func satisfies(_ wanted: Platform) -> Bool {
-        os == wanted.os && architecture == wanted.architecture && (wanted.variant == nil || normalizedVariant == wanted.normalizedVariant)
+        normalized == wanted.normalized
     }
 
-    /// containerd's normalisation: arm64 without a variant is v8, arm without one is v7.
-    var normalizedVariant: String? {
-        switch (architecture, variant) {
-        case ("arm64", nil): "v8"
-        case ("arm", nil): "v7"
-        default: variant
+    /// containerd's `platforms.Normalize`: os and architecture lower-cased, `macos` is `darwin`, and
+    /// the architecture aliases and default variants folded (`x86_64` is `amd64`, `aarch64` is
+    /// `arm64`, `arm64/v8` is `arm64`, `arm` is `arm/v7`). An empty variant is nil.
+    public var normalized: Platform {
+        var os = self.os.lowercased()
+        if os == "macos" { os = "darwin" }
+        var architecture = self.architecture.lowercased()
+        var variant = self.variant?.lowercased() ?? ""
+        switch architecture {
+        case "i386":
+            architecture = "386"
+            variant = ""
+        case "x86_64", "x86-64", "amd64":
+            architecture = "amd64"
+            if variant == "v1" { variant = "" }
+        case "aarch64", "arm64":
+            architecture = "arm64"
+            switch variant {
+            case "8", "v8", "v8.0": variant = ""
+            case "9", "9.0", "v9.0": variant = "v9"
+            default: break
+            }
+        case "armhf":
+            architecture = "arm"
+            variant = "v7"
+        case "armel":
+            architecture = "arm"
+            variant = "v6"
+        case "arm":
+            switch variant {
+            case "", "7": variant = "v7"
+            case "5", "6", "8": variant = "v" + variant
+            default: break
+            }
+        default:
+            break
         }
+        return Platform(os: os, architecture: architecture, variant: variant.isEmpty ? nil : variant)
     }
 }
 
@@ -140,7 +171,8 @@ public struct RegistryDocumentError: Error, Sendable, Equatable, CustomStringCon
     static func parseObject(_ body: [UInt8], what: String) throws(RegistryDocumentError) -> JSONValue {
         let document: JSONDocument
         do {
-            document = try JSONDocument(parsing: body, limits: JSONLimits(maximumDepth: 64, maximumBytes: 8 << 20 + 1))
+            // At most one value per 2 bytes, so the tape stays within what the resolver charged for it.
+            document = try JSONDocument(parsing: body, limits: JSONLimits(maximumDepth: 64, maximumBytes: 8 << 20 + 1, maximumNodes: body.count / 2 + 16))
         } catch {
             throw RegistryDocumentError("\(what) is not valid JSON: \(error)")
         }

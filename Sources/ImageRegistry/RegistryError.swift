@@ -24,6 +24,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The lookup did not finish in time.
     case timeout(after: Duration)
     case transport(host: String, reason: String)
+    /// A global limit was reached and no room came free before the deadline.
+    case busy(RegistryLimit)
 
     public var description: String {
         switch self {
@@ -48,7 +50,7 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
             if let retryAfter { text += " (Retry-After: \(retryAfter))" }
             return text
         case .tooLarge(let what, let limit):
-            return "\(what) is larger than \(limit) bytes"
+            return "\(what) is larger than \(RegistryLimit.format(bytes: limit)), the most read for one registry document"
         case .digestMismatch(let what, let expected, let actual):
             return "\(what) \(expected) does not match its digest: the body hashes to \(actual)"
         case .document(let what, let reason):
@@ -61,6 +63,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
             return "registry lookup timed out after \(RegistryError.format(after))"
         case .transport(let host, let reason):
             return "cannot reach registry \(host): \(reason)"
+        case .busy(let limit):
+            return "registry lookups are busy: \(limit); no room came free before the lookup's deadline"
         }
     }
 
@@ -69,5 +73,36 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         let exact = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         let milliseconds = (exact + 5) / 10 * 10
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+}
+
+/// The global limits on registry lookups a lookup can wait for.
+public enum RegistryLimit: Sendable, Hashable, CustomStringConvertible {
+    /// `--registry-max-concurrent-fetches`.
+    case fetches(Int)
+    /// `--registry-max-bytes-in-flight`.
+    case bytes(Int)
+
+    public var description: String {
+        switch self {
+        case .fetches(let count):
+            "\(count) \(count == 1 ? "request" : "requests") in flight, the most allowed (--registry-max-concurrent-fetches)"
+        case .bytes(let count):
+            "\(RegistryLimit.format(bytes: count)) of responses held, the most allowed (--registry-max-bytes-in-flight)"
+        }
+    }
+
+    var label: String {
+        switch self {
+        case .fetches: "fetches"
+        case .bytes: "bytes"
+        }
+    }
+
+    /// `32 MiB`, `512 KiB`, or bytes when not a whole number of either.
+    static func format(bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 }

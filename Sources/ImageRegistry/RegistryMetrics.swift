@@ -13,6 +13,9 @@ public struct RegistryMetrics: Sendable {
     private let duration: Metrics.Timer
     private let inFlight: Meter
     private let stale: Counter
+    private let fetches: Meter
+    private let bytes: Meter
+    private let refused: [String: Counter]
 
     /// The caches, in the order of `hits` and `misses`.
     enum Cache: Int, CaseIterable {
@@ -47,7 +50,25 @@ public struct RegistryMetrics: Sendable {
         self.inFlight = Meter(label: "nonroot_admission_registry_lookups_in_flight")
         self.inFlight.set(0)
         self.stale = Counter(label: "nonroot_admission_registry_stale_answers_total")
+        self.fetches = Meter(label: "nonroot_admission_registry_fetches_in_flight")
+        self.fetches.set(0)
+        self.bytes = Meter(label: "nonroot_admission_registry_bytes_in_flight")
+        self.bytes.set(0)
+        var refused: [String: Counter] = [:]
+        for limit in [RegistryLimit.fetches(0), .bytes(0)] {
+            refused[limit.label] = Counter(label: "nonroot_admission_registry_limit_refusals_total", dimensions: [("limit", limit.label)])
+        }
+        self.refused = refused
     }
+
+    /// Registry requests in flight now (`--registry-max-concurrent-fetches`).
+    func fetchesInFlight(_ count: Int) { fetches.set(count) }
+
+    /// Response bytes held now, parse tapes included (`--registry-max-bytes-in-flight`).
+    func bytesInFlight(_ count: Int) { bytes.set(count) }
+
+    /// A lookup gave up waiting for `limit`.
+    func refusedByLimit(_ limit: RegistryLimit) { refused[limit.label]?.increment() }
 
     /// A tag could not be re-checked and its last answer was used.
     func staleAnswer() { stale.increment() }

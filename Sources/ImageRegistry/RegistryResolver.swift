@@ -12,11 +12,34 @@ public struct ResolvedImage: Sendable, Equatable {
     public var variants: [ResolvedVariant]
     /// Whether the digest names an index (several platforms) rather than one image manifest.
     public var isIndex: Bool
+    /// Platforms of the index past `maximumIndexEntries`, in index order: not fetched, never judged.
+    public var unevaluatedPlatforms: [Platform] = []
+    /// The bound that left `unevaluatedPlatforms` out.
+    public var indexEntryLimit = RegistryConfiguration.defaultMaximumIndexEntries
+
+    public init(reference: ImageReference, digest: String, variants: [ResolvedVariant], isIndex: Bool, unevaluatedPlatforms: [Platform] = [], indexEntryLimit: Int = RegistryConfiguration.defaultMaximumIndexEntries) {
+        self.reference = reference
+        self.digest = digest
+        self.variants = variants
+        self.isIndex = isIndex
+        self.unevaluatedPlatforms = unevaluatedPlatforms
+        self.indexEntryLimit = indexEntryLimit
+    }
 
     /// The lookup the policy reads: `config.User` per platform, "" and a missing key meaning no USER.
-    /// Platforms are named only for an index, where they can disagree.
+    /// Platforms are named only for an index, where they can disagree. An index with platforms left
+    /// unevaluated is unresolved: the node may run one of them, so no verdict is safe.
     public var lookup: ImageUserLookup {
-        .found(variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) })
+        if let reason = unevaluatedReason { return .unresolved(reason: reason) }
+        return .found(variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) })
+    }
+
+    /// Why some platforms were not evaluated, naming the bound; nil when all were.
+    public var unevaluatedReason: String? {
+        guard !unevaluatedPlatforms.isEmpty else { return nil }
+        let shown = unevaluatedPlatforms.prefix(8).map(\.description).joined(separator: ", ")
+        let more = unevaluatedPlatforms.count > 8 ? " and \(unevaluatedPlatforms.count - 8) more" : ""
+        return "the image index lists \(variants.count + unevaluatedPlatforms.count) platforms to evaluate, more than the \(indexEntryLimit) evaluated per image; not evaluated: \(shown)\(more)"
     }
 }
 
@@ -73,7 +96,7 @@ public final class RegistryResolver: Sendable {
     public init(configuration: RegistryConfiguration) throws(RegistrySetupError) {
         self.configuration = configuration
         self.metrics = RegistryMetrics()
-        self.client = RegistryClient(transport: try RegistryTransport(configuration: configuration), metrics: metrics)
+        self.client = RegistryClient(transport: try RegistryTransport(configuration: configuration, metrics: metrics), metrics: metrics)
         self.state = Mutex(State(manifests: LRUCache(capacity: configuration.cacheSize), configs: LRUCache(capacity: configuration.cacheSize)))
     }
 
@@ -171,7 +194,9 @@ public final class RegistryResolver: Sendable {
             let fetchDeadline = now + configuration.timeout
             metrics.flightStarted()
             Task { [self] in
-                let result = await fetch(reference, staleDigest: staleDigest, deadline: fetchDeadline)
+                let result = await FetchProgress.$current.withValue(flight.progress) {
+                    await fetch(reference, staleDigest: staleDigest, deadline: fetchDeadline)
+                }
                 finish(key, reference: reference, result: result)
                 flight.complete(result)
                 metrics.flightFinished()
@@ -183,6 +208,11 @@ public final class RegistryResolver: Sendable {
             return result
         case .wait(let flight):
             if let result = await flight.wait(until: min(deadline, now + configuration.timeout)) { return result }
+            // The fetch goes on for the cache; if lookups are queued behind a global limit, that is the reason.
+            if let limit = flight.progress.blockedBy {
+                metrics.refusedByLimit(limit)
+                return .failure(.busy(limit))
+            }
             return .failure(.timeout(after: min(deadline - now, configuration.timeout)))
         }
     }
@@ -198,6 +228,9 @@ public final class RegistryResolver: Sendable {
                     if state.tags.count >= configuration.cacheSize * 4 { state.tags.removeAll(keepingCapacity: true) }
                     state.tags[key] = TagEntry(digest: resolved.digest, checked: now)
                 }
+            case .failure(.busy):
+                // The webhook's own load, not the registry's answer: the next review may find room.
+                break
             case .failure(let error):
                 var lifetime = configuration.failureTTL
                 if case .status(_, _, _, _, let retryAfter?) = error, let seconds = Int64(retryAfter), seconds > 0 {
@@ -267,11 +300,9 @@ public final class RegistryResolver: Sendable {
     }
 
     private func resolveManifest(_ result: HTTPResult, digest: String, reference: ImageReference, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
-        let manifest: RegistryManifest
-        do {
-            manifest = try RegistryManifest.parse(result.body, contentType: result.headers.first(name: "content-type") ?? "")
-        } catch {
-            throw .document(what: "manifest \(reference.tag ?? digest)", reason: error.reason)
+        let contentType = result.headers.first(name: "content-type") ?? ""
+        let manifest = try await parse(result, what: "manifest \(reference.tag ?? digest)", deadline: deadline) { body throws(RegistryDocumentError) in
+            try RegistryManifest.parse(body, contentType: contentType)
         }
         switch manifest {
         case .image(let config):
@@ -280,8 +311,10 @@ public final class RegistryResolver: Sendable {
                 ResolvedVariant(platform: configuration.platform, user: configuration.user, manifestDigest: digest, configDigest: config.digest),
             ], isIndex: false)
         case .index(let descriptors):
-            let selected = select(descriptors)
-            guard !selected.isEmpty else {
+            let all = select(descriptors)
+            let selected = Array(all.prefix(configuration.maximumIndexEntries))
+            let unevaluated = all.dropFirst(configuration.maximumIndexEntries).compactMap(\.platform)
+            guard !all.isEmpty else {
                 let wanted = configuration.platforms.isEmpty ? "linux or windows" : configuration.platforms.map(\.description).joined(separator: ", ")
                 let available = descriptors.compactMap { $0.platform?.description }.joined(separator: ", ")
                 throw .noPlatform(wanted: wanted, available: available)
@@ -307,27 +340,28 @@ public final class RegistryResolver: Sendable {
                 case .failure(let error): throw error
                 }
             }
-            return ResolvedImage(reference: reference, digest: digest, variants: variants, isIndex: true)
+            return ResolvedImage(
+                reference: reference, digest: digest, variants: variants, isIndex: true, unevaluatedPlatforms: unevaluated,
+                indexEntryLimit: configuration.maximumIndexEntries)
         }
     }
 
     /// The index entries to evaluate: linux and windows ones (attestations say `unknown/unknown`),
-    /// narrowed to `--platform` when given.
+    /// narrowed to `--platform` when given, both compared after containerd's normalisation.
     func select(_ descriptors: [Descriptor]) -> [Descriptor] {
-        descriptors.filter { descriptor in
-            guard let platform = descriptor.platform, platform.os == "linux" || platform.os == "windows" else { return false }
-            return configuration.platforms.isEmpty || configuration.platforms.contains { platform.satisfies($0) }
+        let wanted = configuration.platforms.map(\.normalized)
+        return descriptors.filter { descriptor in
+            guard let platform = descriptor.platform?.normalized, platform.os == "linux" || platform.os == "windows" else { return false }
+            return wanted.isEmpty || wanted.contains(platform)
         }
     }
 
     private func resolveChild(_ descriptor: Descriptor, reference: ImageReference, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedVariant {
         let result = try await client.manifest(reference.registry, reference.repository, reference: descriptor.digest, method: .GET, deadline: deadline)
         try RegistryResolver.verify(result.body, against: descriptor.digest, what: "manifest")
-        let manifest: RegistryManifest
-        do {
-            manifest = try RegistryManifest.parse(result.body, contentType: result.headers.first(name: "content-type") ?? descriptor.mediaType ?? "")
-        } catch {
-            throw .document(what: "manifest \(descriptor.digest)", reason: error.reason)
+        let contentType = result.headers.first(name: "content-type") ?? descriptor.mediaType ?? ""
+        let manifest = try await parse(result, what: "manifest \(descriptor.digest)", deadline: deadline) { body throws(RegistryDocumentError) in
+            try RegistryManifest.parse(body, contentType: contentType)
         }
         guard case .image(let config) = manifest else {
             throw .document(what: "manifest \(descriptor.digest)", reason: "an index inside an index is not supported")
@@ -344,14 +378,28 @@ public final class RegistryResolver: Sendable {
         metrics.cache(.config, hit: false)
         let result = try await client.blob(reference.registry, reference.repository, digest: digest, deadline: deadline)
         try RegistryResolver.verify(result.body, against: digest, what: "config blob")
-        let configuration: ImageConfiguration
-        do {
-            configuration = try ImageConfiguration.parse(result.body)
-        } catch {
-            throw .document(what: "config blob \(digest)", reason: error.reason)
+        let configuration = try await parse(result, what: "config blob \(digest)", deadline: deadline) { body throws(RegistryDocumentError) in
+            try ImageConfiguration.parse(body)
         }
         state.withLock { $0.configs.set(configuration, for: digest) }
         return configuration
+    }
+
+    /// Parses `result`'s body with its node tape charged to `--registry-max-bytes-in-flight`, waiting
+    /// for room until `deadline`; the charge is given back as soon as the document is read.
+    private func parse<Value>(
+        _ result: HTTPResult, what: String, deadline: ContinuousClock.Instant,
+        _ read: ([UInt8]) throws(RegistryDocumentError) -> Value
+    ) async throws(RegistryError) -> Value {
+        let gate = client.transport.bytes
+        let amount = result.body.count * RegistryConfiguration.parseBytesPerByte
+        try await client.transport.acquire(amount, from: gate, as: .bytes(gate.capacity), deadline: deadline)
+        defer { gate.release(amount) }
+        do {
+            return try read(result.body)
+        } catch {
+            throw .document(what: what, reason: error.reason)
+        }
     }
 
     static func verify(_ body: [UInt8], against digest: String, what: String) throws(RegistryError) {
@@ -375,6 +423,8 @@ extension ResolvedImage {
 
 /// One in-progress fetch and the lookups waiting for it.
 final class Flight: Sendable {
+    /// Which global limit the fetch is queued behind, if any.
+    let progress = FetchProgress()
     private struct State {
         var result: Result<ResolvedImage, RegistryError>?
         var waiters: [Int: CheckedContinuation<Result<ResolvedImage, RegistryError>?, Never>] = [:]

@@ -12,6 +12,8 @@ struct HTTPResult: Sendable {
     var body: [UInt8]
     /// Where the answer came from, after redirects.
     var url: RegistryURL
+    /// The body's bytes, held in `--registry-max-bytes-in-flight` until the result goes.
+    var charge: GateCharge = .none
 }
 
 /// HTTP over AsyncHTTPClient with the webhook's rules: HTTPS unless a registry is named insecure,
@@ -23,11 +25,18 @@ struct HTTPResult: Sendable {
 /// answer that changes between the check and the connect cannot reach an internal address.
 final class RegistryTransport: Sendable {
     let configuration: RegistryConfiguration
+    let metrics: RegistryMetrics
     private let tls: TLSConfiguration
     /// For IP literals.
     private let direct: HTTPClient
     private let pinned = Mutex<[String: PinnedClient]>([:])
     private let retired = Mutex<[HTTPClient]>([])
+    /// Made last in `init`: its threads must be shut down, so nothing may throw after it starts.
+    let hostResolver: HostResolver
+    /// Requests in flight, across all lookups.
+    let fetches: RegistryGate
+    /// Response bytes held, bodies and parse tapes, across all lookups.
+    let bytes: RegistryGate
     static let pinnedLifetime: Duration = .seconds(60)
     static let maximumPinnedHosts = 64
 
@@ -37,8 +46,17 @@ final class RegistryTransport: Sendable {
         var expires: ContinuousClock.Instant
     }
 
-    init(configuration: RegistryConfiguration) throws(RegistrySetupError) {
+    init(configuration: RegistryConfiguration, metrics: RegistryMetrics = RegistryMetrics()) throws(RegistrySetupError) {
         self.configuration = configuration
+        guard configuration.maximumConcurrentFetches > 0 else {
+            throw RegistrySetupError(reason: "--registry-max-concurrent-fetches must be positive")
+        }
+        guard configuration.maximumBytesInFlight >= configuration.minimumBytesInFlight else {
+            throw RegistrySetupError(reason: "--registry-max-bytes-in-flight must be at least \(configuration.minimumBytesInFlight) bytes: the largest document accepted, and its parse")
+        }
+        self.fetches = RegistryGate(capacity: configuration.maximumConcurrentFetches) { metrics.fetchesInFlight($0) }
+        self.bytes = RegistryGate(capacity: configuration.maximumBytesInFlight) { metrics.bytesInFlight($0) }
+        self.metrics = metrics
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile = configuration.caFile {
@@ -54,6 +72,7 @@ final class RegistryTransport: Sendable {
         }
         self.tls = tls
         self.direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: RegistryTransport.clientConfiguration(tls: tls, dnsOverride: [:]))
+        self.hostResolver = HostResolver()
     }
 
     static func clientConfiguration(tls: TLSConfiguration, dnsOverride: [String: String]) -> HTTPClient.Configuration {
@@ -77,12 +96,14 @@ final class RegistryTransport: Sendable {
             return list
         }
         for client in clients + [direct] { try? await client.shutdown() }
+        await hostResolver.shutdown()
     }
 
-    /// Whether plain HTTP to `url` is allowed (`--registry-allow-insecure host[:port]`).
+    /// Whether plain HTTP to `url` is allowed (`--registry-allow-insecure host[:port]`). As in Docker's
+    /// insecure-registries, an entry without a port is that host on the default port (80), not every port.
     func isInsecureAllowed(_ url: RegistryURL) -> Bool {
         let hostPart = url.host.contains(":") ? "[\(url.host)]" : url.host
-        return configuration.insecureRegistries.contains("\(hostPart):\(url.port)") || configuration.insecureRegistries.contains(hostPart)
+        return configuration.insecureRegistries.contains("\(hostPart):\(url.port)") || (url.port == 80 && configuration.insecureRegistries.contains(hostPart))
     }
 
     /// GET or HEAD `url`, following redirects under the rules above. `authorization` goes only to `url`'s origin.
@@ -126,6 +147,9 @@ final class RegistryTransport: Sendable {
         request.method = method
         request.headers.add(name: "user-agent", value: configuration.userAgent)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        guard deadline > .now else { throw .timeout(after: configuration.timeout) }
+        try await acquire(1, from: fetches, as: .fetches(fetches.capacity), deadline: deadline)
+        defer { fetches.release(1) }
         let remaining = deadline - .now
         guard remaining > .zero else { throw .timeout(after: configuration.timeout) }
         do {
@@ -133,19 +157,26 @@ final class RegistryTransport: Sendable {
             let success = (200..<300).contains(response.status.code)
             // Error bodies are read only for their message; cap them low.
             let limit = success ? maximumBytes : min(maximumBytes, 64 << 10)
-            if success, let length = response.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+            let length = response.headers.first(name: "content-length").flatMap(Int.init)
+            if success, let length, length > limit {
                 throw RegistryError.tooLarge(what: what, limit: limit)
             }
             var body: [UInt8] = []
+            var charge = GateCharge.none
             if method != .HEAD {
+                // The body is charged before it is read: its declared length, or the cap when undeclared.
+                let expected = min(max(length ?? limit, 0), limit)
+                try await acquire(expected, from: bytes, as: .bytes(bytes.capacity), deadline: deadline)
+                charge = GateCharge(bytes, amount: expected)
                 do {
                     let buffer = try await response.body.collect(upTo: limit)
                     body = Array(buffer.readableBytesView)
                 } catch is NIOTooManyBytesError {
                     if success { throw RegistryError.tooLarge(what: what, limit: limit) }
                 }
+                charge.shrink(to: body.count)
             }
-            return HTTPResult(status: response.status, headers: response.headers, body: body, url: url)
+            return HTTPResult(status: response.status, headers: response.headers, body: body, url: url, charge: charge)
         } catch let error as RegistryError {
             throw error
         } catch {
@@ -154,24 +185,36 @@ final class RegistryTransport: Sendable {
         }
     }
 
+    /// Takes `amount` from `gate` by `deadline`, or throws `.busy(limit)` (counted). While it waits,
+    /// the fetch's `FetchProgress` says so.
+    func acquire(_ amount: Int, from gate: RegistryGate, as limit: RegistryLimit, deadline: ContinuousClock.Instant) async throws(RegistryError) {
+        let progress = FetchProgress.current
+        progress?.enter(limit)
+        let granted = await gate.acquire(amount, deadline: deadline)
+        progress?.leave(limit)
+        guard granted else {
+            metrics.refusedByLimit(limit)
+            throw .busy(limit)
+        }
+    }
+
     /// The client to reach `url`'s host with, after the address checks.
     /// Host names are always resolved here and pinned, with or without `--registry-allow-private`, so
     /// one code path connects to every named registry.
     private func client(for url: RegistryURL, deadline: ContinuousClock.Instant) async throws(RegistryError) -> HTTPClient {
+        let access = configuration.privateAccess
         if let literal = IPAddress(url.host) {
-            if !configuration.allowPrivateAddresses, let why = AddressPolicy.refusal(for: literal) {
+            if !access.allows(host: url.host, address: literal), let why = AddressPolicy.refusal(for: literal) {
                 throw .refusedAddress(host: url.host, address: literal.description, why: why)
             }
             return direct
         }
         let now = ContinuousClock.now
         if let cached = pinned.withLock({ $0[url.host] }), cached.expires > now { return cached.client }
-        let addresses = try await AddressPolicy.resolve(url.host)
-        if !configuration.allowPrivateAddresses {
-            for address in addresses {
-                if let why = AddressPolicy.refusal(for: address) {
-                    throw .refusedAddress(host: url.host, address: address.description, why: why)
-                }
+        let addresses = try await hostResolver.resolve(url.host, deadline: deadline)
+        for address in addresses where !access.allows(host: url.host, address: address) {
+            if let why = AddressPolicy.refusal(for: address) {
+                throw .refusedAddress(host: url.host, address: address.description, why: why)
             }
         }
         let address = addresses[0]
@@ -251,7 +294,7 @@ final class RegistryTransport: Sendable {
 }
 
 /// The registry client cannot be set up (a bad CA file, an unreadable credentials file).
-public struct RegistrySetupError: Error, Sendable, CustomStringConvertible {
+public struct RegistrySetupError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
 }

@@ -34,10 +34,13 @@ enum EnvironmentOptions {
         "idle-timeout", "request-timeout", "cert-refresh-interval", "shutdown-delay", "shutdown-grace-period",
         "threads", "log-level", "platform", "registry-auth-file", "registry-allow-insecure", "registry-allowlist",
         "registry-ca-file", "registry-timeout", "registry-cache-size", "registry-tag-ttl", "registry-failure-ttl",
+        "registry-max-concurrent-fetches", "registry-max-bytes-in-flight",
     ]
 
     /// The flags of `serve`, set by a variable of `true` or `1`.
     static let serveFlags = ["registry", "registry-allow-private"]
+    /// Flags that also take a value: any other non-empty value but `false`/`0` is passed as `--flag=value`.
+    static let serveFlagsWithValue: Set = ["registry-allow-private"]
 
     /// Appends `--option value` for each variable whose option is not on the command line.
     static func apply(to arguments: [String], environment: [String: String]) -> [String] {
@@ -54,8 +57,11 @@ enum EnvironmentOptions {
         for option in serveFlags {
             let flag = "--" + option
             let variable = prefix + String(option.uppercased().map { $0 == "-" ? "_" : $0 })
-            if !arguments.contains(flag), let value = environment[variable], ["true", "1"].contains(value.lowercased()) {
+            guard !arguments.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }), let value = environment[variable] else { continue }
+            if ["true", "1"].contains(value.lowercased()) {
                 result.append(flag)
+            } else if serveFlagsWithValue.contains(option), !value.isEmpty, !["false", "0"].contains(value.lowercased()) {
+                result.append(flag + "=" + value)
             }
         }
         return result

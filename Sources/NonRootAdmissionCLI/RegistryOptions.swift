@@ -12,11 +12,14 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Registry credentials: a docker config.json (the .dockerconfigjson of a kubernetes.io/dockerconfigjson Secret).", valueName: "file"))
     var registryAuthFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Allow plain HTTP to this registry; repeatable or comma-separated. Credentials are still never sent over HTTP.", valueName: "host[:port]"))
+    @Option(name: .long, help: ArgumentHelp("Allow plain HTTP to this registry; repeatable or comma-separated. Without a port, only port 80. Credentials are still never sent over HTTP.", valueName: "host[:port]"))
     var registryAllowInsecure: [String] = []
 
-    @Flag(name: .long, help: "Allow connections to loopback, private and link-local addresses (in-cluster registries).")
-    var registryAllowPrivate = false
+    /// Bare: every internal address. With `=LIST`: those ranges and hosts only.
+    @Option(name: .long, defaultAsFlag: RegistryOptions.everyPrivateAddress, parsing: .next, help: ArgumentHelp(
+        "Allow connections to loopback, private and link-local addresses (in-cluster registries): all of them when bare, or only these CIDRs and registry host names, comma-separated (--registry-allow-private=10.0.0.0/8,registry.internal).",
+        valueName: "cidr|host"))
+    var registryAllowPrivate: String?
 
     @Option(name: .long, help: ArgumentHelp("Look up only images from these registries; repeatable or comma-separated.", valueName: "host[:port]"))
     var registryAllowlist: [String] = []
@@ -36,12 +39,45 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("How long a failed lookup is remembered before it is tried again.", valueName: "duration"))
     var registryFailureTtl: DurationArgument = .init(.seconds(30))
 
+    @Option(name: .long, help: ArgumentHelp("Registry requests in flight at once, across all lookups; a lookup waits for a free one until its deadline, then is unresolved.", valueName: "count"))
+    var registryMaxConcurrentFetches = RegistryConfiguration.defaultMaximumConcurrentFetches
+
+    @Option(name: .long, help: ArgumentHelp("Bytes of registry responses held at once, across all lookups, each counted 10 times while it is parsed (JSON nodes); a lookup waits for room until its deadline, then is unresolved. At least 10 MiB.", valueName: "bytes"))
+    var registryMaxBytesInFlight = RegistryConfiguration.defaultMaximumBytesInFlight
+
+    /// The value of a bare `--registry-allow-private`.
+    static let everyPrivateAddress = "*"
+
     func validate() throws {
         for text in Self.split(platform) where Platform(parsing: text) == nil {
             throw ValidationError("--platform must be os/arch[/variant], got \(text)")
         }
         guard registryCacheSize > 0 else { throw ValidationError("--registry-cache-size must be positive") }
         guard registryTimeout.duration > .zero else { throw ValidationError("--registry-timeout must be positive") }
+        guard registryMaxConcurrentFetches > 0 else { throw ValidationError("--registry-max-concurrent-fetches must be positive") }
+        let minimum = RegistryConfiguration().minimumBytesInFlight
+        guard registryMaxBytesInFlight >= minimum else {
+            throw ValidationError("--registry-max-bytes-in-flight must be at least \(minimum) (the largest registry document, 1 MiB, while it is parsed)")
+        }
+        _ = try privateAccess()
+    }
+
+    /// `--registry-allow-private`: none, all (bare), or the listed ranges and hosts.
+    func privateAccess() throws -> PrivateAccess {
+        guard let registryAllowPrivate else { return .none }
+        if registryAllowPrivate == Self.everyPrivateAddress { return .everything }
+        let entries = Self.split([registryAllowPrivate])
+        // A bare flag written before a file (`--registry-allow-private pod.yaml`) takes the file as
+        // its value: say so rather than drop the file.
+        if let file = entries.first(where: { entry in [".yaml", ".yml", ".json"].contains { entry.lowercased().hasSuffix($0) } }) {
+            throw ValidationError("--registry-allow-private took \(file), a file name, as its list; write --registry-allow-private=LIST, or put the bare flag after the files")
+        }
+        guard !entries.isEmpty else { throw ValidationError("--registry-allow-private= needs CIDRs or host names") }
+        do {
+            return try PrivateAccess(parsing: entries)
+        } catch {
+            throw ValidationError(error.reason)
+        }
     }
 
     /// The registry configuration, or nil when lookups are off. Bad files exit with status 2.
@@ -50,7 +86,9 @@ struct RegistryOptions: ParsableArguments {
         var configuration = RegistryConfiguration()
         configuration.platforms = Self.split(platform).compactMap(Platform.init(parsing:))
         configuration.insecureRegistries = Set(Self.split(registryAllowInsecure).map { $0.lowercased() })
-        configuration.allowPrivateAddresses = registryAllowPrivate
+        configuration.privateAccess = try privateAccess()
+        configuration.maximumConcurrentFetches = registryMaxConcurrentFetches
+        configuration.maximumBytesInFlight = registryMaxBytesInFlight
         let allowlist = Self.split(registryAllowlist).map { $0.lowercased() }
         configuration.allowlist = allowlist.isEmpty ? nil : Set(allowlist)
         configuration.caFile = registryCaFile

@@ -11,7 +11,8 @@ struct Replay: AsyncParsableCommand {
         discussion: """
             Reads files and directories (recursively): JSON, JSON Lines and multi-document YAML holding \
             AdmissionReviews or bare AdmissionRequests, and Kubernetes audit logs (audit.k8s.io/v1 Events at \
-            level Request or RequestResponse). Exit status: 0 when every review is allowed, 1 when any is \
+            level Request or RequestResponse). An object with a repeated key is an error. Reviews allowed without \
+            being evaluated say so in every format. Exit status: 0 when every review is allowed, 1 when any is \
             denied, 2 when any input cannot be read or decoded.
             """
     )
@@ -62,7 +63,8 @@ struct Check: AsyncParsableCommand {
         abstract: "Check Kubernetes manifests before they are applied, as if each object were created.",
         discussion: """
             Reads YAML or JSON manifests (multi-document, Lists): Pods and workloads (Deployment, ReplicaSet, \
-            StatefulSet, DaemonSet, Job, CronJob, ReplicationController, PodTemplate). Other kinds are allowed. \
+            StatefulSet, DaemonSet, Job, CronJob, ReplicationController, PodTemplate). Other kinds are allowed and \
+            reported as not evaluated; one of these kinds under an apiVersion Kubernetes does not serve is an error. \
             Objects without a namespace are checked in "default"; a Pod's message names it NAME_NAMESPACE() because \
             it has no uid yet. Exit status as for replay.
             """

@@ -25,12 +25,13 @@ struct TextReport {
                     out += "    warning: \(warning)\n"
                 }
                 if let skip = decision.skipReason {
+                    counts["not evaluated", default: 0] += 1
                     out += "    not evaluated: \(skip)\n"
                 }
             }
         }
         let total = rows.count
-        out += "\n\(total) \(total == 1 ? "review" : "reviews"): \(counts["allowed", default: 0]) allowed, \(counts["denied", default: 0]) denied, \(counts["would-deny", default: 0]) would deny (dry-run), \(counts["unreadable", default: 0]) unreadable"
+        out += "\n\(total) \(total == 1 ? "review" : "reviews"): \(counts["allowed", default: 0]) allowed, \(counts["denied", default: 0]) denied, \(counts["would-deny", default: 0]) would deny (dry-run), \(counts["unreadable", default: 0]) unreadable, \(counts["not evaluated", default: 0]) not evaluated"
         return out
     }
 
@@ -39,7 +40,8 @@ struct TextReport {
     }
 }
 
-/// The `junit` format: one test case per review; a denial is a failure, unreadable input an error.
+/// The `junit` format: one test case per review; a denial is a failure, unreadable input an error,
+/// a review that is not evaluated (kind without a pod spec, DELETE, …) is skipped with the reason.
 struct JUnitReport {
     var name: String
     var rows: [ReviewRunner.Row]
@@ -47,6 +49,7 @@ struct JUnitReport {
     func render() -> String {
         var failures = 0
         var errors = 0
+        var skipped = 0
         var cases = ""
         for row in rows {
             switch row {
@@ -62,6 +65,10 @@ struct JUnitReport {
                     failures += 1
                     cases += "      <failure message=\"\(xml(message))\" type=\"denied\">\(xml(message))</failure>\n"
                 }
+                if let skip = decision.skipReason {
+                    skipped += 1
+                    cases += "      <skipped message=\"\(xml("not evaluated: " + skip))\"/>\n"
+                }
                 let output = decision.response.warnings.joined(separator: "\n")
                 if !output.isEmpty {
                     cases += "      <system-out>\(xml(output))</system-out>\n"
@@ -70,8 +77,8 @@ struct JUnitReport {
             }
         }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"\(xml(name))\" tests=\"\(rows.count)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
-        out += "  <testsuite name=\"\(xml(name))\" tests=\"\(rows.count)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
+        out += "<testsuites name=\"\(xml(name))\" tests=\"\(rows.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\">\n"
+        out += "  <testsuite name=\"\(xml(name))\" tests=\"\(rows.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\">\n"
         out += cases
         out += "  </testsuite>\n</testsuites>"
         return out

@@ -82,6 +82,11 @@ struct ReviewRunner {
         writer.string(source)
         writer.key("response")
         writer.raw(decision.responseJSON)
+        if let skip = decision.skipReason {
+            // The response alone ("allowed") would not say that nothing was checked.
+            writer.key("notEvaluated")
+            writer.string(skip)
+        }
         writer.endObject()
         return String(decoding: writer.bytes, as: UTF8.self)
     }

@@ -25,6 +25,19 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Require client certificates signed by this CA (PEM). Reloaded when the file changes.", valueName: "file"))
     var clientCaFile: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "With --client-ca-file: accept only client certificates whose subject common name or a DNS SAN is one of these (comma-separated, exact). Others are closed after the handshake, logged and counted in nonroot_admission_client_certificates_refused_total.",
+        valueName: "names"))
+    var clientAllowedNames: String?
+
+    /// The names of --client-allowed-names, empty when not given.
+    var allowedClientNames: Set<String> {
+        Set((clientAllowedNames ?? "").split(separator: ",").compactMap { name in
+            let trimmed = name.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
+            return trimmed.isEmpty ? nil : String(trimmed)
+        })
+    }
+
     @Option(name: .long, help: ArgumentHelp("TLS listen address.", valueName: "host:port"))
     var listen: String = "0.0.0.0:8443"
 
@@ -103,6 +116,10 @@ struct Serve: AsyncParsableCommand {
               maxPendingHandshakes > 0, maxPendingHandshakesPerSource > 0, metricsMaxConnections > 0 else {
             throw ValidationError("limits must be positive, and --max-buffered-bytes at least --max-body-bytes")
         }
+        if let clientAllowedNames {
+            guard clientCaFile != nil else { throw ValidationError("--client-allowed-names needs --client-ca-file") }
+            guard !allowedClientNames.isEmpty else { throw ValidationError("--client-allowed-names is empty: \"\(clientAllowedNames)\"") }
+        }
         guard !registry.registry || registry.registryTimeout.duration < requestTimeout.duration else {
             throw ValidationError("--registry-timeout must be shorter than --request-timeout")
         }
@@ -119,7 +136,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             listen: listenAddress,
             metricsListen: metricsAddress,
-            tls: TLSFiles(certificate: tlsCertFile, privateKey: tlsKeyFile, clientCA: clientCaFile),
+            tls: TLSFiles(certificate: tlsCertFile, privateKey: tlsKeyFile, clientCA: clientCaFile, clientAllowedNames: allowedClientNames),
             certificateRefreshInterval: certRefreshInterval.duration,
             decision: decision.configuration,
             catalog: catalog,

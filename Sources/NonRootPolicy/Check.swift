@@ -30,12 +30,15 @@ public struct PodUnderReview: Sendable, Equatable {
     public var selected: [ContainerUnderReview]
     /// Selected containers left out by `maximumContainers`, or nil when every one is evaluated.
     public var notEvaluated: ContainersNotEvaluated?
+    /// The node OSes the spec's hints allow (`NodeOS.hinted(by:)`); images may narrow them further.
+    public var hintedOS: [NodeOS]
 
     /// Reviews every container of `spec`, or only those `selection` names (by list and name), up to
     /// `maximumContainers` of them.
     public init(subject: Subject, spec: PodSpec, selection: ContainerSelection = .all, maximumContainers: Int = ReviewLimits.defaultMaximumContainers) {
         self.subject = subject
         self.spec = spec
+        self.hintedOS = NodeOS.hinted(by: spec)
         var selected: [ContainerUnderReview] = []
         scan: for (kind, list) in [(ContainerKind.initContainer, spec.initContainers), (.container, spec.containers), (.ephemeralContainer, spec.ephemeralContainers)] {
             for position in selection.positions(of: kind, count: list.count) {
@@ -100,11 +103,11 @@ public enum ContainerVerdict: Sendable, Equatable {
 /// Looks up what an image's config declares as its USER.
 public typealias ImageUserResolver = (String) -> ImageUserLookup
 
-/// A rule about one container, in the style of Pod Security Admission's `check_*.go`.
+/// A rule about one container on a node of one OS, in the style of Pod Security Admission's `check_*.go`.
 public struct ContainerCheck: Sendable {
     public var id: String
     public var policies: Set<PolicyName>
-    public var evaluate: @Sendable (ContainerUnderReview, PodUnderReview, ImageUserResolver) -> ContainerVerdict
+    public var evaluate: @Sendable (ContainerUnderReview, PodUnderReview, NodeOS, ImageUserResolver) -> ContainerVerdict
 }
 
 /// The result of a pod-level Pod Security check: a reason and an optional detail, as PSA's `CheckResult`.

@@ -38,10 +38,12 @@ public struct ContainerSelection: Sendable, Equatable {
     /// The containers of `new` that are new, or whose image or security context differs from `old`.
     ///
     /// A pod's security contexts are immutable, so for a Pod this is "new or image changed". For a
-    /// workload template every field may change, so a changed pod-level security context, `os` or
-    /// `hostUsers` selects every container. Containers are matched by name (names are unique per pod).
+    /// workload template every field may change, so a changed pod-level security context, `hostUsers`,
+    /// or anything that decides the node OS (`os`, `nodeSelector`, required node affinity) selects every
+    /// container. Containers are matched by name (names are unique per pod).
     public static func changed(from old: PodSpec, to new: PodSpec) -> ContainerSelection {
-        if old.securityContext != new.securityContext || old.os != new.os || old.hostUsers != new.hostUsers {
+        if old.securityContext != new.securityContext || old.hostUsers != new.hostUsers || old.os != new.os
+            || old.nodeSelector != new.nodeSelector || old.requiredNodeAffinity != new.requiredNodeAffinity {
             return .all
         }
         var positions: [ContainerKind: [Int]] = [:]

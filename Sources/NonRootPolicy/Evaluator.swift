@@ -9,6 +9,8 @@ public struct Evaluation: Sendable, Equatable {
     public var entries: [Entry] = []
     /// Containers past `ReviewLimits.maximumContainers`, which were not evaluated.
     public var notEvaluated: ContainersNotEvaluated?
+    /// Set when the pod's hints leave no node OS: no kubelet starts it, so its containers were not checked.
+    public var noNodeOS: NoNodeOS?
 
     public init() {}
 
@@ -42,30 +44,61 @@ public struct PolicyEvaluator: Sendable {
         self.podChecks = PolicyEvaluator.podChecks.filter { $0.policies.contains(policy) }
     }
 
-    /// Evaluates `pod`'s selected containers. At most `limits.maximumImages` distinct images are asked of
-    /// `images`; later ones are unresolved with `limits.imageBoundReason`, so the answer does not depend
-    /// on how many images a review names.
+    /// Evaluates `pod`'s selected containers on each node OS it may land on. At most
+    /// `limits.maximumImages` distinct images are asked of `images`; later ones are unresolved with
+    /// `limits.imageBoundReason`, so the answer does not depend on how many images a review names.
+    ///
+    /// The OSes are those the spec's hints allow (`PodUnderReview.hintedOS`), narrowed by the
+    /// platforms of the images the checks look up: an image built only for Windows never runs on
+    /// Linux. Lookups depend only on the containers and the hinted OSes, never on what an image
+    /// turns out to be, so `imagesNeeded` asks for exactly the images asked here.
     public func evaluate(_ pod: PodUnderReview, images: ImageUserResolver) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.notEvaluated = pod.notEvaluated
+        let hinted = pod.hintedOS
+        if hinted.isEmpty, !pod.selected.isEmpty, !containerChecks.isEmpty {
+            evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: NodeOS.hints(of: pod.spec))
+        }
         var asked = Set<String>()
+        var possible = Set(hinted)
         let maximumImages = limits.maximumImages
         let boundReason = limits.imageBoundReason
         let bounded: ImageUserResolver = { image in
-            if asked.contains(image) { return images(image) }
-            guard asked.count < maximumImages else { return .unresolved(reason: boundReason) }
-            asked.insert(image)
-            return images(image)
-        }
-        for container in pod.selected {
-            for check in containerChecks {
-                switch check.evaluate(container, pod, bounded) {
-                case .allowed: continue
-                case .denied(let finding): evaluation.entries.append(.finding(finding))
-                case .unresolved(let unresolved): evaluation.entries.append(.unresolved(unresolved))
-                }
-                break
+            if !asked.contains(image) {
+                guard asked.count < maximumImages else { return .unresolved(reason: boundReason) }
+                asked.insert(image)
             }
+            let lookup = images(image)
+            if case .found(let variants) = lookup, let oses = variants.nodeOSes { possible.formIntersection(oses) }
+            return lookup
+        }
+        // Each container's first non-allowed verdict per OS; which OSes count is known only once
+        // every image has been seen. At most maximumContainers × 2 entries.
+        var verdicts: [[(os: NodeOS, entry: Evaluation.Entry)]] = []
+        verdicts.reserveCapacity(pod.selected.count)
+        for container in pod.selected {
+            var perOS: [(os: NodeOS, entry: Evaluation.Entry)] = []
+            for os in hinted {
+                for check in containerChecks {
+                    switch check.evaluate(container, pod, os, bounded) {
+                    case .allowed: continue
+                    case .denied(let finding): perOS.append((os, .finding(finding)))
+                    case .unresolved(let unresolved): perOS.append((os, .unresolved(unresolved)))
+                    }
+                    break
+                }
+            }
+            verdicts.append(perOS)
+        }
+        // A refusal on any OS the pod may land on is reported, once. When the images leave no OS,
+        // every hinted OS is judged, which names the platforms each image lacks.
+        let judged = possible.isEmpty ? Set(hinted) : possible
+        for perOS in verdicts {
+            var reported: [Evaluation.Entry] = []
+            for (os, entry) in perOS where judged.contains(os) && !reported.contains(entry) {
+                reported.append(entry)
+            }
+            evaluation.entries += reported
         }
         guard !podChecks.isEmpty, !pod.selected.isEmpty else { return evaluation }
         var results: [PodCheckResult] = []

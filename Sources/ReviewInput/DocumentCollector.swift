@@ -96,6 +96,13 @@ struct DocumentCollector {
                 pending.append(.unitError(unit: unit, reason: "not a Kubernetes object: missing kind/apiVersion"))
                 return
             }
+            // A kind we check, under an apiVersion the cluster does not serve (`v1` Deployment): the
+            // cluster would refuse it, and evaluating it as some other kind would pass it silently.
+            if let known = PodSpecKind(rawValue: kindName), !ManifestRequest.servedAPIVersions(of: known).contains(apiVersion) {
+                let expected = ManifestRequest.servedAPIVersions(of: known).joined(separator: " or ")
+                pending.append(.unitError(unit: unit, reason: "kind \(kindName) has apiVersion \"\(apiVersion)\", which Kubernetes does not serve; expected \(expected)"))
+                return
+            }
             pending.append(.document(unit: unit, bytes: ManifestRequest.wrap(value, kind: kindName, apiVersion: apiVersion)))
         } else {
             let what = kindName.map { "kind \"\($0)\"" } ?? "no kind"

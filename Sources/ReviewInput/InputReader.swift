@@ -158,9 +158,12 @@ public enum InputReader {
             JSONInput.readLines(bytes, into: &collector)
         case .yaml:
             // JSON is YAML too, but read as JSON its bytes go through unchanged.
-            if startsLikeJSON(bytes), let whole = try? JSONDocument(parsing: bytes, limits: JSONInput.limits) {
+            switch startsLikeJSON(bytes) ? JSONInput.parse(bytes) : nil {
+            case .success(let whole)?:
                 collector.add(whole.root)
-            } else {
+            case .failure(.duplicateKey(let error))?:
+                collector.stop(line: error.line, column: error.column, reason: error.reason)
+            case .failure(.invalid)?, nil:
                 YAMLInput.read(bytes, into: &collector)
             }
         }

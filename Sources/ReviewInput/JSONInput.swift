@@ -10,20 +10,53 @@ enum JSONInput {
     /// as a sequence of concatenated values.
     static func readJSON(_ bytes: [UInt8], into collector: inout DocumentCollector) {
         guard !isBlank(bytes[...]) else { return }
-        do {
-            let document = try JSONDocument(parsing: bytes, limits: limits)
+        switch parse(bytes) {
+        case .success(let document):
             collector.add(document.root)
-        } catch {
-            guard error.reason.hasPrefix("unexpected data after") else {
-                collector.stop(line: error.line, column: error.column, reason: "invalid JSON: \(error.reason)")
-                return
-            }
+        case .failure(.invalid(let error)) where error.reason.hasPrefix("unexpected data after"):
             if firstLineIsComplete(bytes) {
                 readLines(bytes, into: &collector)
             } else {
                 readSequence(bytes, into: &collector)
             }
+        case .failure(let failure):
+            collector.stop(line: failure.error.line, column: failure.error.column, reason: failure.reason)
         }
+    }
+
+    /// Why one JSON value of an input file cannot be used.
+    enum Failure: Error {
+        /// Not JSON.
+        case invalid(JSONParseError)
+        /// JSON, but an object repeats a key: Go and the apiserver would merge the members while
+        /// we would keep the last, so the file could mean two objects. Never guessed at.
+        case duplicateKey(JSONParseError)
+
+        var error: JSONParseError {
+            switch self {
+            case .invalid(let error), .duplicateKey(let error): error
+            }
+        }
+
+        /// The reason for the user: `invalid JSON: …` or `duplicate key "spec"`.
+        var reason: String {
+            switch self {
+            case .invalid(let error): "invalid JSON: \(error.reason)"
+            case .duplicateKey(let error): error.reason
+            }
+        }
+    }
+
+    /// Parses one value of an input file and refuses duplicate keys at any depth.
+    static func parse(_ bytes: [UInt8]) -> Result<JSONDocument, Failure> {
+        let document: JSONDocument
+        do {
+            document = try JSONDocument(parsing: bytes, limits: limits)
+        } catch {
+            return .failure(.invalid(error))
+        }
+        if let duplicate = document.firstDuplicateKey() { return .failure(.duplicateKey(duplicate)) }
+        return .success(document)
     }
 
     /// JSON Lines: every non-blank line is one value. A bad line is reported with its line and
@@ -39,11 +72,11 @@ enum JSONInput {
             let line = bytes[start..<end]
             start = end + 1
             guard !isBlank(line) else { continue }
-            do {
-                let document = try JSONDocument(parsing: Array(line), limits: limits)
+            switch parse(Array(line)) {
+            case .success(let document):
                 collector.add(document.root)
-            } catch {
-                collector.addUnreadable(line: lineNumber, column: error.column, reason: "invalid JSON: \(error.reason)")
+            case .failure(let failure):
+                collector.addUnreadable(line: lineNumber, column: failure.error.column, reason: failure.reason)
             }
         }
     }
@@ -66,13 +99,14 @@ enum JSONInput {
                 scanned += 1
             }
             let end = valueEnd(bytes, from: position)
-            do {
-                let document = try JSONDocument(parsing: Array(bytes[position..<end]), limits: limits)
+            switch parse(Array(bytes[position..<end])) {
+            case .success(let document):
                 collector.add(document.root)
-            } catch {
+            case .failure(let failure):
+                let error = failure.error
                 let errorLine = line + error.line - 1
                 let errorColumn = error.line == 1 ? position - lineStart + error.column : error.column
-                collector.addUnreadable(line: errorLine, column: errorColumn, reason: "invalid JSON: \(error.reason)")
+                collector.addUnreadable(line: errorLine, column: errorColumn, reason: failure.reason)
             }
             position = skipSpace(bytes, from: end)
         }

@@ -153,6 +153,16 @@ enum ManifestRequest {
         return writer.bytes
     }
 
+    /// The apiVersions current Kubernetes serves for a kind that carries a pod spec. The beta
+    /// versions (`extensions/v1beta1`, `apps/v1beta2`, `batch/v1beta1`) were removed by 1.25.
+    static func servedAPIVersions(of kind: PodSpecKind) -> [String] {
+        switch kind {
+        case .pod, .replicationController, .podTemplate: ["v1"]
+        case .deployment, .replicaSet, .statefulSet, .daemonSet: ["apps/v1"]
+        case .job, .cronJob: ["batch/v1"]
+        }
+    }
+
     /// The resource for a kind, guessed as Kubernetes' `meta.UnsafeGuessKindToResource` does:
     /// lower-cased, `…s` → `…ses`, `…y` → `…ies`, else `…s` (Pod → pods, NetworkPolicy → networkpolicies).
     static func resourceName(forKind kind: String) -> String {

@@ -27,12 +27,14 @@ enum YAMLInput {
                 collector.addUnreadable(line: error.mark?.line, column: error.mark?.column, reason: error.reason)
                 continue
             }
-            do {
-                let document = try JSONDocument(parsing: json, limits: JSONInput.limits)
+            // The parser refuses repeated keys of one tag; keys of different tags with the same
+            // text (`1` and `'1'`) become one JSON name, and are refused here.
+            switch JSONInput.parse(json) {
+            case .success(let document):
                 collector.add(document.root)
-            } catch {
+            case .failure(let failure):
                 collector.addUnreadable(line: node.mark.line, column: node.mark.column,
-                                        reason: "cannot use this YAML document: \(error.reason)")
+                                        reason: "cannot use this YAML document: \(failure.error.reason)")
             }
         }
         if let error {

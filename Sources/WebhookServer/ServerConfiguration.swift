@@ -31,11 +31,15 @@ public struct TLSFiles: Sendable, Equatable {
     public var certificate: String
     public var privateKey: String
     public var clientCA: String?
+    /// With a client CA: the subject common names or DNS SANs a client certificate must carry (one is
+    /// enough, compared exactly). Empty: any certificate the CA signed.
+    public var clientAllowedNames: Set<String>
 
-    public init(certificate: String, privateKey: String, clientCA: String? = nil) {
+    public init(certificate: String, privateKey: String, clientCA: String? = nil, clientAllowedNames: Set<String> = []) {
         self.certificate = certificate
         self.privateKey = privateKey
         self.clientCA = clientCA
+        self.clientAllowedNames = clientAllowedNames
     }
 }
 

@@ -1,8 +1,11 @@
 import Logging
+import Metrics
 import NIOCertificateReloading
 import NIOCore
 import NIOSSL
+import NIOTLS
 import Synchronization
+import X509
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,6 +54,13 @@ final class TLSContextProvider: Sendable {
     }
 
     init(files: TLSFiles, refreshInterval: Duration, logger: Logger, metrics: ServerMetrics?) throws(TLSSetupError) {
+        guard files.clientAllowedNames.isEmpty || files.clientCA != nil else {
+            throw TLSSetupError(description: "allowed client names need a client CA file to check certificates against")
+        }
+        if !files.clientAllowedNames.isEmpty, metrics != nil {
+            // Created up front so that it reads 0 rather than missing.
+            _ = Metrics.Counter(label: ClientNameCheck.refusedMetric)
+        }
         self.files = files
         self.logger = logger
         self.metrics = metrics
@@ -92,6 +102,15 @@ final class TLSContextProvider: Sendable {
         let stamp = files.clientCA.flatMap { FileStamp(path: $0) }
         let context = try TLSContextProvider.makeContext(reloader: reloader, clientCA: files.clientCA)
         state = Mutex(State(context: context, clientCAStamp: stamp))
+    }
+
+    /// Adds TLS to a new connection: NIOSSL with the current context, then, when client names are
+    /// restricted, the check of the verified client certificate's names.
+    func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try pipeline.addHandler(NIOSSLServerHandler(context: context()))
+        if !files.clientAllowedNames.isEmpty {
+            try pipeline.addHandler(ClientNameCheck(allowed: files.clientAllowedNames, logger: logger, countsRefusals: metrics != nil))
+        }
     }
 
     /// The context for a new connection; rebuilt first if the client CA file changed.
@@ -151,5 +170,70 @@ final class TLSContextProvider: Sendable {
         } catch {
             throw TLSSetupError(description: "cannot build the TLS configuration\(clientCA.map { " with client CA \($0)" } ?? ""): \(error)")
         }
+    }
+}
+
+/// Closes a connection whose client certificate, already verified against the client CA by NIOSSL,
+/// carries none of the allowed names. It runs on the handshake-completed event, before any request
+/// byte reaches the HTTP handlers; a refused connection never sees its event or its bytes.
+final class ClientNameCheck: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    static let refusedMetric = "nonroot_admission_client_certificates_refused_total"
+    /// Names logged from a refused certificate: bounded, since a certificate may list thousands.
+    static let loggedNames = 8
+    static let loggedNameLength = 256
+
+    private let allowed: Set<String>
+    private let logger: Logger
+    private let countsRefusals: Bool
+    private var refused = false
+
+    init(allowed: Set<String>, logger: Logger, countsRefusals: Bool) {
+        self.allowed = allowed
+        self.logger = logger
+        self.countsRefusals = countsRefusals
+    }
+
+    /// The subject's common name (the last one, as Go reads it) and the DNS SANs of a DER certificate.
+    static func names(of certificate: NIOSSLCertificate) -> [String] {
+        guard let parsed = try? Certificate(derEncoded: certificate.toDERBytes()) else { return [] }
+        var names: [String] = []
+        if let commonName = parsed.subject.reversed().lazy.flatMap({ $0.reversed() }).first(where: { $0.type == .RDNAttributeType.commonName }),
+           let text = String(commonName.value) {
+            names.append(text)
+        }
+        if let alternatives = try? parsed.extensions.subjectAlternativeNames {
+            for case .dnsName(let name) in alternatives { names.append(name) }
+        }
+        return names
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case .handshakeCompleted = event as? TLSUserEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        let peer = try? context.pipeline.syncOperations.nioSSL_peerCertificate()
+        let names = peer.map(Self.names(of:)) ?? []
+        if names.contains(where: allowed.contains) {
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+            return
+        }
+        refused = true
+        if countsRefusals { Metrics.Counter(label: Self.refusedMetric).increment() }
+        let shown = names.prefix(Self.loggedNames).map { String($0.prefix(Self.loggedNameLength)) }
+        logger.warning("client certificate refused: none of its names is in --client-allowed-names", metadata: [
+            "peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "unknown")",
+            "names": "\(shown)\(names.count > shown.count ? " and \(names.count - shown.count) more" : "")",
+        ])
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Bytes that arrived with the handshake of a refused client go nowhere.
+        guard !refused else { return }
+        context.fireChannelRead(data)
     }
 }

@@ -21,7 +21,10 @@ final class WebhookContext: Sendable {
     /// answer ordinary ones. One thread, at a lower priority than the loops.
     let heavyWork: HeavyWork
 
-    init(decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?, readiness: Readiness, heavyWork: HeavyWork) {
+    init(
+        decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?,
+        readiness: Readiness, heavyWork: HeavyWork, bodyBudget: ByteBudget
+    ) {
         self.decider = decider
         self.images = images
         self.pipeline = ReviewPipeline(decider: decider, images: images)
@@ -32,7 +35,7 @@ final class WebhookContext: Sendable {
         self.logger = logger
         self.recorder = recorder
         self.readiness = readiness
-        self.bodyBudget = ByteBudget(limit: limits.maximumBufferedBytes)
+        self.bodyBudget = bodyBudget
     }
 
     /// Counts and logs a request refused before any decision (`path` when the head was read).

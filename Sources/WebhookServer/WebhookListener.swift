@@ -48,7 +48,7 @@ struct WebhookListener {
                 let activity = ConnectionActivity()
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLServerHandler(context: tls.context()))
+                    try tls.addHandlers(to: sync)
                     try sync.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(limits.handshakeTimeout)) { channel in
                         admission.establish(channel, activity: activity)
                     })

@@ -134,7 +134,9 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         var body: [UInt8] = []
         body.reserveCapacity(min(length ?? 16_384, shared.limits.maximumBodyBytes))
         state = .receiving(Request(head: head, mode: mode, body: body, declaredLength: length, started: .now))
-        // A client that sends its body too slowly is cut off.
+        // A client that sends its body too slowly is cut off. On HTTP/1.1 `RequestDeadlineHandler` does
+        // this for the connection (and reaches us through `RequestDeadlineExceededEvent`): no timer per request.
+        guard isHTTP2 else { return }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         timeout = context.eventLoop.scheduleTask(in: .init(shared.limits.requestTimeout)) {
@@ -323,11 +325,22 @@ final class WebhookRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
     }
 
-    /// `application/json`, with or without parameters such as `charset=utf-8`.
+    /// `application/json`, with or without parameters such as `charset=utf-8`, in any case, with spaces
+    /// or tabs around the media type. Compared byte by byte: it runs on every request.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let trimmed = mediaType.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-        return String(trimmed).lowercased() == "application/json"
+        let expected: StaticString = "application/json"
+        var utf8 = contentType.utf8[...]
+        if let semicolon = utf8.firstIndex(of: UInt8(ascii: ";")) { utf8 = utf8[..<semicolon] }
+        let blank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while let first = utf8.first, blank(first) { utf8 = utf8.dropFirst() }
+        while let last = utf8.last, blank(last) { utf8 = utf8.dropLast() }
+        guard utf8.count == expected.utf8CodeUnitCount else { return false }
+        return expected.withUTF8Buffer { wanted in
+            zip(utf8, wanted).allSatisfy { byte, want in
+                // ASCII lower-casing; `wanted` is lower case already.
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == want
+            }
+        }
     }
 }
 

@@ -19,8 +19,15 @@ public enum WebhookServer {
         MemoryTuning.apply()
         let metrics = ServerMetrics.bootstrap(version: version)
         let tls = try TLSContextProvider(files: configuration.tls, refreshInterval: configuration.certificateRefreshInterval, logger: logger, metrics: metrics)
+        // Queued records are charged to the request budget (its large share), so --max-buffered-bytes
+        // bounds them too; past it a record is dropped and counted, never waited for.
+        let budget = ByteBudget(limit: configuration.limits.maximumBufferedBytes)
         let recorder = try configuration.recordDirectory.map { directory in
-            try ReviewRecorder(directory: directory, limits: RecorderLimits(maximumFiles: configuration.recordMaximumFiles, maximumBytes: configuration.recordMaximumBytes), logger: logger)
+            try ReviewRecorder(
+                directory: directory,
+                limits: RecorderLimits(maximumFiles: configuration.recordMaximumFiles, maximumBytes: configuration.recordMaximumBytes),
+                budget: RecorderBudget(reserve: { budget.reserve($0, large: true) }, release: { budget.release($0, large: true) }),
+                logger: logger)
         }
         let readiness = Readiness()
         // After the metrics bootstrap, so the registry's metrics are registered.
@@ -30,7 +37,8 @@ public enum WebhookServer {
         let heavyWork = HeavyWork()
         let context = WebhookContext(
             decider: AdmissionDecider(configuration: configuration.decision), images: ImageResolver(catalog: configuration.catalog, registry: registry),
-            limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness, heavyWork: heavyWork)
+            limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness, heavyWork: heavyWork,
+            bodyBudget: budget)
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let service = ListenerService(configuration: configuration, group: group, tls: tls, context: context, logger: logger)

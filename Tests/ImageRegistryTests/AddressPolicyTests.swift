@@ -48,6 +48,21 @@ struct AddressPolicyTests {
         ("2002:808:808::1", nil),
         ("2001:4860:4860::8888", nil),
         ("2606:4700:4700::1111", nil),
+        // IPv4-mapped ::ffff:0:0/96 and IPv4-translated ::ffff:0:0:0/96: judged by the embedded IPv4 address.
+        ("::ffff:10.0.0.1", "a private (10.0.0.0/8) address"),
+        ("::ffff:0:127.0.0.1", "a loopback address"),
+        ("::ffff:0:169.254.169.254", "a link-local (169.254.0.0/16) address"),
+        ("::ffff:0:8.8.8.8", nil),
+        ("64:ff9b::7f00:1", "a loopback address"),
+        ("64:ff9b:1::a00:1", "a local-use NAT64 (64:ff9b:1::/48) address"),
+        ("64:ff9b:1:ffff::8.8.8.8", "a local-use NAT64 (64:ff9b:1::/48) address"),
+        ("64:ff9b:2::1", nil),
+        ("fec0::1", "a site-local (fec0::/10) address"),
+        ("feff::1", "a site-local (fec0::/10) address"),
+        ("2001::1", "a Teredo (2001::/32) address"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "a Teredo (2001::/32) address"),
+        ("2001:1::1", nil),
+        ("2002:a9fe:a9fe::1", "a link-local (169.254.0.0/16) address"),
     ])
     func refusal(text: String, reason: String?) throws {
         let address = try #require(IPAddress(text))
@@ -106,5 +121,94 @@ struct IPAddressTests {
     func urlHost() {
         #expect(IPAddress("10.0.0.1")?.urlHost == "10.0.0.1")
         #expect(IPAddress("::1")?.urlHost == "[::1]")
+    }
+}
+
+@Suite("IPNetwork and PrivateAccess")
+struct PrivateAccessTests {
+    @Test("CIDRs contain the addresses under their prefix", arguments: [
+        ("10.0.0.0/8", "10.255.1.2", true),
+        ("10.0.0.0/8", "11.0.0.1", false),
+        ("172.16.0.0/12", "172.31.255.255", true),
+        ("172.16.0.0/12", "172.32.0.0", false),
+        ("192.168.1.7", "192.168.1.7", true),
+        ("192.168.1.7", "192.168.1.8", false),
+        ("0.0.0.0/0", "127.0.0.1", true),
+        ("10.0.0.0/8", "::ffff:10.1.1.1", true),
+        ("10.0.0.0/8", "fd00::1", false),
+        ("fd00::/8", "fd12:3456::1", true),
+        ("fd00::/8", "fc00::1", false),
+        ("fe80::/10", "febf::1", true),
+        ("fe80::/10", "fec0::1", false),
+    ])
+    func contains(network: String, address: String, expected: Bool) throws {
+        let network = try #require(IPNetwork(parsing: network))
+        #expect(network.contains(try #require(IPAddress(address))) == expected)
+    }
+
+    @Test("malformed CIDRs are not networks", arguments: ["10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0/8", "registry/8", "10.0.0.0/8/8", "10.0.0.0/ 8"])
+    func malformed(text: String) {
+        #expect(IPNetwork(parsing: text) == nil)
+    }
+
+    @Test("a list of CIDRs, addresses and host names")
+    func parsing() throws {
+        let access = try PrivateAccess(parsing: ["10.0.0.0/8", "Registry.Internal", "fd00::/8", "192.168.5.5"])
+        #expect(access.all == false)
+        #expect(access.hosts == ["registry.internal"])
+        #expect(access.networks.map(\.description) == ["10.0.0.0/8", "fd00::/8", "192.168.5.5/32"])
+        #expect(access.allows(host: "registry.internal", address: .v4(127, 0, 0, 1)))
+        #expect(access.allows(host: "REGISTRY.internal", address: .v4(169, 254, 169, 254)))
+        #expect(access.allows(host: "other.internal", address: .v4(10, 9, 8, 7)))
+        #expect(access.allows(host: "10.9.8.7", address: .v4(10, 9, 8, 7)))
+        #expect(!access.allows(host: "other.internal", address: .v4(127, 0, 0, 1)))
+        #expect(!access.allows(host: "other.internal", address: .v4(169, 254, 169, 254)))
+        #expect(access.allows(host: "other.internal", address: try #require(IPAddress("fd00::5"))))
+        #expect(!access.allows(host: "other.internal", address: try #require(IPAddress("::1"))))
+        #expect(PrivateAccess.everything.allows(host: "x", address: .v4(127, 0, 0, 1)))
+        #expect(!PrivateAccess.none.allows(host: "x", address: .v4(127, 0, 0, 1)))
+    }
+
+    @Test("entries that are neither are refused with the flag's name", arguments: ["10.0.0.0/33", "registry_internal", "-bad.host", "a..b", "http://registry"])
+    func refused(entry: String) {
+        #expect(throws: RegistrySetupError(reason: "--registry-allow-private: \(entry) is neither a CIDR (10.0.0.0/8), an address nor a host name")) {
+            try PrivateAccess(parsing: [entry])
+        }
+    }
+
+    @Test("allowPrivateAddresses is the bare flag: all or none")
+    func compatibility() {
+        var configuration = RegistryConfiguration()
+        #expect(configuration.privateAccess == .none)
+        configuration.allowPrivateAddresses = true
+        #expect(configuration.privateAccess == .everything)
+        configuration.allowPrivateAddresses = false
+        #expect(configuration.privateAccess == .none)
+    }
+}
+
+@Suite("insecure registries")
+struct InsecureRegistryTests {
+    /// Docker's rule: `host` is host:80 for plain HTTP, `host:port` that port only.
+    @Test("an entry without a port matches port 80 only", arguments: [
+        (["registry.local"], "http://registry.local/v2/", true),
+        (["registry.local"], "http://registry.local:80/v2/", true),
+        (["registry.local"], "http://registry.local:5000/v2/", false),
+        (["registry.local"], "http://registry.local:443/v2/", false),
+        (["registry.local:5000"], "http://registry.local:5000/v2/", true),
+        (["registry.local:5000"], "http://registry.local/v2/", false),
+        (["registry.local:5000"], "http://registry.local:5001/v2/", false),
+        (["[::1]:5000"], "http://[::1]:5000/v2/", true),
+        (["[::1]"], "http://[::1]:5000/v2/", false),
+        (["[::1]"], "http://[::1]/v2/", true),
+        (["other.local"], "http://registry.local/v2/", false),
+    ])
+    func portMatching(entries: [String], url: String, expected: Bool) async throws {
+        var configuration = RegistryConfiguration()
+        configuration.insecureRegistries = Set(entries)
+        let transport = try RegistryTransport(configuration: configuration)
+        let parsed = RegistryURL(absolute: url)
+        await transport.shutdown()
+        #expect(transport.isInsecureAllowed(try #require(parsed)) == expected)
     }
 }

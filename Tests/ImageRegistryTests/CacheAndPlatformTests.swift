@@ -158,6 +158,73 @@ struct PlatformTests {
         #expect(entry.satisfies(wanted) == expected)
     }
 
+    /// containerd/platforms `Normalize`, row by row (k8s-semantics.md §10.D).
+    @Test("normalised as containerd's platforms.Normalize", arguments: [
+        // os: lower-cased, macos is darwin
+        ("Linux", "amd64", nil, "linux/amd64"),
+        ("WINDOWS", "amd64", nil, "windows/amd64"),
+        ("macos", "arm64", nil, "darwin/arm64"),
+        ("MacOS", "arm64", nil, "darwin/arm64"),
+        // i386 is 386 with no variant; 386 itself keeps its variant
+        ("linux", "i386", nil, "linux/386"),
+        ("linux", "i386", "sse2", "linux/386"),
+        ("linux", "386", "sse2", "linux/386/sse2"),
+        // x86_64, x86-64, amd64: amd64, v1 dropped, other variants kept
+        ("linux", "x86_64", nil, "linux/amd64"),
+        ("linux", "X86_64", "v1", "linux/amd64"),
+        ("linux", "x86-64", nil, "linux/amd64"),
+        ("linux", "amd64", "v1", "linux/amd64"),
+        ("linux", "amd64", "v2", "linux/amd64/v2"),
+        ("linux", "x86_64", "V3", "linux/amd64/v3"),
+        // aarch64, arm64: arm64, 8/v8 (and v8.0) dropped, 9/9.0/v9.0 are v9, others kept
+        ("linux", "aarch64", nil, "linux/arm64"),
+        ("linux", "aarch64", "8", "linux/arm64"),
+        ("linux", "arm64", "v8", "linux/arm64"),
+        ("linux", "ARM64", "V8", "linux/arm64"),
+        ("linux", "arm64", "v8.0", "linux/arm64"),
+        ("linux", "arm64", "9", "linux/arm64/v9"),
+        ("linux", "arm64", "9.0", "linux/arm64/v9"),
+        ("linux", "arm64", "v9.0", "linux/arm64/v9"),
+        ("linux", "arm64", "v8.2", "linux/arm64/v8.2"),
+        // armhf is arm v7 and armel arm v6, whatever variant was given
+        ("linux", "armhf", nil, "linux/arm/v7"),
+        ("linux", "armhf", "v5", "linux/arm/v7"),
+        ("linux", "armel", nil, "linux/arm/v6"),
+        ("linux", "armel", "v7", "linux/arm/v6"),
+        // arm: ""/7 are v7; 5, 6, 8 gain their v; others kept
+        ("linux", "arm", nil, "linux/arm/v7"),
+        ("linux", "arm", "7", "linux/arm/v7"),
+        ("linux", "arm", "v7", "linux/arm/v7"),
+        ("linux", "arm", "5", "linux/arm/v5"),
+        ("linux", "arm", "6", "linux/arm/v6"),
+        ("linux", "arm", "8", "linux/arm/v8"),
+        ("linux", "arm", "v6", "linux/arm/v6"),
+        // anything else: lower-cased, unchanged
+        ("linux", "PPC64LE", nil, "linux/ppc64le"),
+        ("linux", "s390x", nil, "linux/s390x"),
+        ("linux", "riscv64", nil, "linux/riscv64"),
+        ("unknown", "unknown", nil, "unknown/unknown"),
+    ] as [(String, String, String?, String)])
+    func normalized(os: String, architecture: String, variant: String?, expected: String) {
+        #expect(Platform(os: os, architecture: architecture, variant: variant).normalized.description == expected)
+    }
+
+    @Test("index entries and --platform match after normalisation", arguments: [
+        ("linux/x86_64", "linux/amd64", true),
+        ("linux/aarch64", "linux/arm64/v8", true),
+        ("linux/armhf", "linux/arm/v7", true),
+        ("linux/armel", "linux/arm", false),
+        ("linux/armel", "linux/arm/v6", true),
+        ("Linux/AMD64", "linux/x86-64", true),
+        ("linux/amd64/v2", "linux/amd64", false),
+        ("linux/i386", "linux/386", true),
+    ])
+    func normalisedMatch(entry: String, wanted: String, expected: Bool) throws {
+        let parts = entry.split(separator: "/").map(String.init)
+        let entry = Platform(os: parts[0], architecture: parts[1], variant: parts.count > 2 ? parts[2] : nil)
+        #expect(entry.satisfies(try #require(Platform(parsing: wanted))) == expected)
+    }
+
     @Test("an arm64 entry without a variant satisfies linux/arm64/v8 (containerd normalises arm64 to v8)")
     func arm64WithoutVariantIsV8() throws {
         let entry = Platform(os: "linux", architecture: "arm64")

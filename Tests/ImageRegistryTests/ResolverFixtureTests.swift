@@ -1,5 +1,5 @@
 import Foundation
-import ImageRegistry
+@testable import ImageRegistry
 import ImageResolution
 import NonRootPolicy
 import Testing
@@ -180,7 +180,7 @@ struct ResolverFixtureTests {
         ("503", "registry answered 503 Service Unavailable to GET manifest user-0: UNAVAILABLE: service unavailable (injected by registry-fixture) (Retry-After: 1)"),
         ("blob404", "registry answered 404 Not Found to GET config blob sha256:7f6ba3d66b4de4fb3c8e4d53e0dc5d2e1a0d29e7fb07ab53e2f7bc4a8f66ba3e: BLOB_UNKNOWN: blob unknown to registry (injected by registry-fixture)"),
         ("garbage", "manifest user-0: manifest is not valid JSON: line 1, column 1 (byte 0): unexpected character '<', expected a value"),
-        ("bigmanifest", "manifest user-0 is larger than 4194304 bytes"),
+        ("bigmanifest", "manifest user-0 is larger than 1 MiB, the most read for one registry document"),
         ("redirectloop", "more than 3 redirects"),
         ("basic401", "registry FAULTS refused access: the registry requires credentials and --registry-auth-file has none for FAULTS"),
     ])
@@ -206,6 +206,52 @@ struct ResolverFixtureTests {
         #expect(corrupt.count == 1 && corrupt[0].hasPrefix("error: config blob sha256:") && corrupt[0].contains(" does not match its digest: the body hashes to sha256:"), "\(corrupt)")
         let truncated = Self.users(await resolver.resolve("\(fixture.faults)/fault/blobtruncate/oci/users:user-1000", deadline: Self.soon))
         #expect(truncated == ["error: cannot reach registry \(fixture.faults): the connection closed before the answer was complete"], "\(truncated)")
+        await resolver.shutdown()
+    }
+
+    /// The fault proxy redirects a manifest GET to the blob host, which answers 401 with a Bearer
+    /// challenge whose realm is itself. The registry's credentials must not go there.
+    @Test func challengesFromARedirectedHopAreNotAnswered() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let credentials = try RegistryCredentials.parse(Array(#"{"auths":{"\#(fixture.faults)":{"username":"testuser","password":"testpassword"}}}"#.utf8), source: "t")
+        let resolver = try Self.resolver(fixture) { $0.credentials = credentials }
+        let blobhost = fixture.host("REGFIX_BLOBHOST_URL")
+        #expect(Self.users(await resolver.resolve("\(fixture.faults)/fault/redirectchallenge/oci/users:user-0", deadline: Self.soon))
+            == ["error: registry \(fixture.faults) refused access: the redirect to \(blobhost) answered 401; credentials are sent only to the registry itself, so that challenge is not answered"])
+        await resolver.shutdown()
+    }
+
+    /// With the bound at 1, the second platform of the index is never fetched and the answer names it.
+    @Test(arguments: ["oci", "v2s2"])
+    func indexEntriesPastTheBoundAreReported(format: String) async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let resolver = try Self.resolver(fixture) { $0.maximumIndexEntries = 1 }
+        let before = try fixture.requestCounts()
+        let lookup = await resolver.lookup("\(fixture.faults)/\(format)/users:multiarch", deadline: Self.soon)
+        #expect(lookup == .unresolved(reason: "the image index lists 2 platforms to evaluate, more than the 1 evaluated per image; not evaluated: linux/arm64/v8"))
+        let manifests = try fixture.requestsSince(before, containing: "/v2/\(format)/users/manifests/")
+        // The index by tag and the first platform's manifest by digest: two GETs, not three.
+        #expect(manifests.values.reduce(0, +) == 2, "\(manifests)")
+        await resolver.shutdown()
+    }
+
+    /// One request slot, held by a slow registry: a second lookup waits for it until its deadline,
+    /// then is unresolved with the limit's name.
+    @Test func lookupsPastTheFetchCapWaitThenGiveUp() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let resolver = try Self.resolver(fixture) { $0.maximumConcurrentFetches = 1; $0.timeout = .seconds(3) }
+        let slow = Task { await resolver.resolve("\(fixture.faults)/fault/slow/oci/users:user-0", deadline: .now + .seconds(3)) }
+        while resolver.client.transport.fetches.used < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        let started = ContinuousClock.now
+        let waiting = await resolver.resolve("\(fixture.plain)/oci/users:user-1000", deadline: .now + .milliseconds(500))
+        #expect(ContinuousClock.now - started >= .milliseconds(450))
+        #expect(Self.users(waiting) == ["error: registry lookups are busy: 1 request in flight, the most allowed (--registry-max-concurrent-fetches); no room came free before the lookup's deadline"])
+        #expect(Self.users(await slow.value) == ["error: registry lookup timed out after 3s"])
+        // Room again once the slow request has given up: another image resolves, and nothing stays charged.
+        #expect(Self.users(await resolver.resolve("\(fixture.plain)/oci/users:user-65532", deadline: Self.soon)) == ["linux/amd64=65532"])
+        while resolver.client.transport.fetches.used > 0 || resolver.client.transport.fetches.waiting > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(resolver.client.transport.fetches.used == 0)
+        #expect(resolver.client.transport.bytes.used == 0)
         await resolver.shutdown()
     }
 

@@ -68,6 +68,21 @@ struct SelectTests {
         }
     }
 
+    /// Entries written with aliases (as some older pushers do) are the platforms containerd would pull.
+    @Test("entries and --platform are compared after normalisation", arguments: [
+        ([], [11, 12, 13, 14]),
+        (["linux/arm64/v8"], [12]),
+        (["linux/amd64"], [11]),
+        (["linux/arm/v7"], [13]),
+        (["windows/amd64"], [14]),
+    ])
+    func aliases(platforms: [String], expected: [Int]) async throws {
+        let aliased = [entry(11, "Linux/x86_64"), entry(12, "linux/aarch64"), entry(13, "linux/armhf"), entry(14, "Windows/AMD64"), entry(15, "unknown/unknown")]
+        try await withResolver(platforms: platforms) { resolver in
+            #expect(resolver.select(aliased).map(\.digest) == expected.map(digest))
+        }
+    }
+
     @Test("an empty index selects nothing")
     func emptyIndex() async throws {
         try await withResolver { resolver in

@@ -10,9 +10,9 @@
 extension ContainerCheck {
     public static let imageUserRestricted = ContainerCheck(
         id: "imageUser", policies: [.restricted]
-    ) { container, pod, images in
+    ) { container, pod, os, images in
         guard container.effective.runAsNonRoot != true else { return .allowed }
-        if pod.spec.isWindows {
+        if os == .windows {
             return WindowsUserRule.verdict(for: container, in: pod, images: images, check: "imageUser")
         }
         // A set runAsUser bypasses the image; runAsUser=0 is the runAsUser check's to report.

@@ -1,5 +1,6 @@
 /*
- The kubelet's verifyRunAsNonRoot on Linux (pkg/kubelet/kuberuntime/security_context_others.go).
+ The kubelet's verifyRunAsNonRoot on Linux (pkg/kubelet/kuberuntime/security_context_others.go),
+ for containers that may land on a Linux node (NodeOS.swift).
 
  Restricted fields: securityContext.runAsNonRoot, securityContext.runAsUser (pod and container), the image's USER.
  Denied when the effective runAsNonRoot is true and:
@@ -10,8 +11,8 @@
 extension ContainerCheck {
     public static let verifyRunAsNonRootLinux = ContainerCheck(
         id: "verifyRunAsNonRoot", policies: [.kubelet, .restricted]
-    ) { container, pod, images in
-        guard !pod.spec.isWindows, container.effective.runAsNonRoot == true else { return .allowed }
+    ) { container, pod, os, images in
+        guard os == .linux, container.effective.runAsNonRoot == true else { return .allowed }
         if let runAsUser = container.effective.runAsUser {
             guard runAsUser == 0 else { return .allowed }
             let name = container.container.name
@@ -36,7 +37,7 @@ enum LinuxImageUserRule {
             return .unresolved(UnresolvedImage(container: name, image: image, reason: reason, subject: pod.subject))
         case .found(let all):
             let variants: [ImageUserVariant]
-            switch all.runnable(onWindows: false) {
+            switch all.runnable(on: .linux) {
             case .success(let runnable): variants = runnable
             case .failure(let reason): return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
             }

@@ -1,6 +1,6 @@
 /*
  The kubelet's verifyRunAsNonRoot on Windows (pkg/kubelet/kuberuntime/security_context_windows.go),
- for pods with spec.os.name: windows.
+ for containers that may land on a Windows node (NodeOS.swift), whether or not spec.os is set.
 
  Restricted fields: securityContext.runAsNonRoot, securityContext.windowsOptions.runAsUserName, the image's USER.
  runAsUser, runAsGroup and seLinuxOptions are ignored (the kubelet only logs them).
@@ -11,8 +11,8 @@
 extension ContainerCheck {
     public static let verifyRunAsNonRootWindows = ContainerCheck(
         id: "verifyRunAsNonRoot", policies: [.kubelet, .restricted]
-    ) { container, pod, images in
-        guard pod.spec.isWindows, container.effective.runAsNonRoot == true else { return .allowed }
+    ) { container, pod, os, images in
+        guard os == .windows, container.effective.runAsNonRoot == true else { return .allowed }
         return WindowsUserRule.verdict(for: container, in: pod, images: images, check: "verifyRunAsNonRoot")
     }
 }
@@ -35,7 +35,7 @@ enum WindowsUserRule {
             return .unresolved(UnresolvedImage(container: name, image: image, reason: reason, subject: pod.subject))
         case .found(let all):
             let variants: [ImageUserVariant]
-            switch all.runnable(onWindows: true) {
+            switch all.runnable(on: .windows) {
             case .success(let runnable): variants = runnable
             case .failure(let reason): return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
             }

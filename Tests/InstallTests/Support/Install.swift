@@ -27,6 +27,9 @@ enum Install {
         return Array(Set(found + documentedOverlays)).sorted()
     }
 
+    /// The kinds deploy/ renders that have no namespace.
+    static let clusterScopedKinds: Set<String> = ["Namespace", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
+
     /// Overlays whose webhook may deny (mode enforce).
     static func enforces(_ overlay: String) -> Bool { overlay.contains("enforce") }
 
@@ -65,9 +68,11 @@ struct RenderedOverlay: @unchecked Sendable {
     }
 
     /// A fresh rendering, in its own scratch folder.
-    static func renderAnew(_ overlay: String) async throws -> RenderedOverlay {
+    /// `edit` may change the copy of deploy/ first.
+    static func renderAnew(_ overlay: String, edit: ((URL) throws -> Void)? = nil) async throws -> RenderedOverlay {
         let scratch = try TemporaryDirectory("nonroot-install-\(overlay)")
         try FileManager.default.copyItem(at: Install.deploy, to: scratch.url.appendingPathComponent("deploy"))
+        try edit?(scratch.url.appendingPathComponent("deploy"))
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("certs"), withIntermediateDirectories: true)
         try await Install.generateCertificates(into: scratch.file("certs/out"))
         let result = try await Shell.run("kubectl", ["kustomize", scratch.file("deploy/overlays/\(overlay)")], timeout: .seconds(60))

@@ -201,7 +201,7 @@ enum Replay {
 
 /// Extracts members from our compact JSON lines without re-serialising them, so comparisons stay byte-exact.
 enum JSONMember {
-    /// `{"source":"…","response":{…}}` → (source, the response text exactly as printed).
+    /// `{"source":"…","response":{…}[,"notEvaluated":"…"]}` → (source, the response text exactly as printed).
     static func split(_ line: String) throws -> (source: String, response: String) {
         let prefix = #"{"source":"#
         guard line.hasPrefix(prefix), let marker = line.range(of: #","response":"#), line.hasSuffix("}") else {
@@ -209,7 +209,9 @@ enum JSONMember {
         }
         let sourceLiteral = String(line[line.index(line.startIndex, offsetBy: prefix.count)..<marker.lowerBound])
         let source = (try? JSONSerialization.jsonObject(with: Data(sourceLiteral.utf8), options: .fragmentsAllowed)) as? String ?? sourceLiteral
-        let response = String(line[marker.upperBound..<line.index(before: line.endIndex)])
+        // The response is an object whose strings never hold a raw `,"notEvaluated":` (quotes are escaped).
+        let end = line.range(of: #","notEvaluated":""#, options: .backwards)?.lowerBound ?? line.index(before: line.endIndex)
+        let response = String(line[marker.upperBound..<end])
         return (source, response)
     }
 
