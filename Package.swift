@@ -85,7 +85,13 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
-        .testTarget(name: "WebhookServerTests", dependencies: ["WebhookServer", "AdmissionModel", "TestSupport"]),
+        .testTarget(name: "WebhookServerTests", dependencies: [
+            "WebhookServer", "AdmissionModel", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+        ]),
         .testTarget(name: "ServerIntegrationTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "InstallTests", dependencies: ["TestSupport"]),
     ]

@@ -27,8 +27,8 @@
 #              trickling headers a byte a second, then more than --max-connections, while a normal client
 #              sends 200 req/s. Targets: normal client 0 failures and p99 <= max(10 ms, 3x its p99 before);
 #              idle closed at --idle-timeout, raw at the 10 s handshake timeout, tricklers at
-#              --request-timeout; the open-connections gauge never above --max-connections; the extra
-#              connections refused at once; new connections served afterwards.
+#              --request-timeout; the open-connections gauge never above --max-connections; each extra
+#              connection served in place of the longest-idle one (none refused); new connections served afterwards.
 #   badinput   with the body limits deploy/base/deployment.yaml sets (or the defaults): 100 MiB bodies
 #              (Content-Length and chunked): 413; 100,000-level nesting (arrays, and objects inside a
 #              review): 400 naming the depth; a 50 MiB JSON string: 413; 1 MiB of headers: 400; then

@@ -36,6 +36,8 @@ enum EnvironmentOptions {
         "registry-ca-file", "registry-timeout", "registry-cache-size", "registry-tag-ttl", "registry-failure-ttl",
         "registry-max-concurrent-fetches", "registry-max-bytes-in-flight",
         "client-allowed-names", "max-containers-per-review", "max-images-per-review", "node-os",
+        "max-pending-handshakes", "max-pending-handshakes-per-source", "handshake-timeout", "first-request-timeout",
+        "metrics-max-connections", "metrics-idle-timeout", "metrics-request-timeout",
     ]
 
     /// The flags of `serve`, set by a variable of `true` or `1`.

@@ -63,8 +63,29 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Memory held for requests across all connections until each is answered: bodies and their parse tapes (12 bytes per JSON value). Past it requests get 503; a quarter is kept for reviews under 64 KiB.")
     var maxBufferedBytes: Int = ServerLimits.defaultMaximumBufferedBytes
 
-    @Option(name: .long, help: "Most open connections; more are closed at once.")
+    @Option(name: .long, help: "Most established (post-handshake) connections; when full, the longest-idle one is closed to make room, and a new one is refused only if all are busy.")
     var maxConnections: Int = 1024
+
+    @Option(name: .long, help: "Most connections still in their TLS handshake; past it the oldest is closed.")
+    var maxPendingHandshakes: Int = ServerLimits.standard.maximumPendingHandshakes
+
+    @Option(name: .long, help: "Most pending TLS handshakes from one source address; past it that source's oldest is closed.")
+    var maxPendingHandshakesPerSource: Int = ServerLimits.standard.maximumPendingHandshakesPerSource
+
+    @Option(name: .long, help: ArgumentHelp("Close a connection whose TLS handshake takes longer.", valueName: "duration"))
+    var handshakeTimeout: DurationArgument = .init(ServerLimits.standard.handshakeTimeout)
+
+    @Option(name: .long, help: ArgumentHelp("Close a connection that sends no request this long after its handshake.", valueName: "duration"))
+    var firstRequestTimeout: DurationArgument = .init(ServerLimits.standard.firstRequestTimeout)
+
+    @Option(name: .long, help: "Most open connections on --metrics-listen; when full, the longest-idle one is closed to make room.")
+    var metricsMaxConnections: Int = ServerLimits.standard.metricsMaximumConnections
+
+    @Option(name: .long, help: ArgumentHelp("Close --metrics-listen connections idle this long.", valueName: "duration"))
+    var metricsIdleTimeout: DurationArgument = .init(ServerLimits.standard.metricsIdleTimeout)
+
+    @Option(name: .long, help: ArgumentHelp("Most time to receive one request on --metrics-listen; slower clients are closed.", valueName: "duration"))
+    var metricsRequestTimeout: DurationArgument = .init(ServerLimits.standard.metricsRequestTimeout)
 
     @Option(name: .long, help: ArgumentHelp("Close connections idle this long (e.g. 120s).", valueName: "duration"))
     var idleTimeout: DurationArgument = .init(.seconds(120))
@@ -91,7 +112,8 @@ struct Serve: AsyncParsableCommand {
         guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be HOST:PORT, got \(listen)") }
         guard ListenAddress(parsing: metricsListen) != nil else { throw ValidationError("--metrics-listen must be HOST:PORT, got \(metricsListen)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
-        guard maxBodyBytes > 0, maxBufferedBytes >= maxBodyBytes, maxConnections > 0, recordMaxFiles > 0, recordMaxBytes > 0 else {
+        guard maxBodyBytes > 0, maxBufferedBytes >= maxBodyBytes, maxConnections > 0, recordMaxFiles > 0, recordMaxBytes > 0,
+              maxPendingHandshakes > 0, maxPendingHandshakesPerSource > 0, metricsMaxConnections > 0 else {
             throw ValidationError("limits must be positive, and --max-buffered-bytes at least --max-body-bytes")
         }
         if let clientAllowedNames {
@@ -121,7 +143,10 @@ struct Serve: AsyncParsableCommand {
             registry: try registry.configuration(),
             limits: ServerLimits(
                 maximumBodyBytes: maxBodyBytes, maximumBufferedBytes: maxBufferedBytes, maximumConnections: maxConnections,
-                idleTimeout: idleTimeout.duration, requestTimeout: requestTimeout.duration),
+                idleTimeout: idleTimeout.duration, requestTimeout: requestTimeout.duration, handshakeTimeout: handshakeTimeout.duration,
+                maximumPendingHandshakes: maxPendingHandshakes, maximumPendingHandshakesPerSource: maxPendingHandshakesPerSource,
+                firstRequestTimeout: firstRequestTimeout.duration, metricsMaximumConnections: metricsMaxConnections,
+                metricsIdleTimeout: metricsIdleTimeout.duration, metricsRequestTimeout: metricsRequestTimeout.duration),
             recordDirectory: recordDir,
             recordMaximumFiles: recordMaxFiles,
             recordMaximumBytes: recordMaxBytes,

@@ -3,11 +3,16 @@ import NIOHTTP1
 import NIOPosix
 
 /// Plain HTTP on the metrics port: `GET /metrics`, `/healthz` and `/readyz`.
+///
+/// Bounded like the webhook listener, so that idle or trickling connections cannot starve the kubelet's
+/// probes: at most `metricsMaximumConnections` (the longest-idle one makes room), a short time to the first
+/// request, `metricsRequestTimeout` per request and `metricsIdleTimeout` between them.
 struct OperationsListener {
     let group: any EventLoopGroup
     let address: ListenAddress
     let metrics: ServerMetrics?
     let readiness: Readiness
+    let limits: ServerLimits
     /// Runs before each `/metrics` answer, to bring pulled figures up to date.
     var beforeScrape: @Sendable () -> Void = {}
 
@@ -15,15 +20,25 @@ struct OperationsListener {
         let metrics = metrics
         let readiness = readiness
         let beforeScrape = beforeScrape
+        let limits = limits
+        let admission = ConnectionAdmission(
+            handshakes: nil, connections: ConnectionCounter(limit: limits.metricsMaximumConnections),
+            firstRequestTimeout: TimeAmount(min(limits.firstRequestTimeout, limits.metricsRequestTimeout)),
+            events: metrics?.operationsConnectionEvents ?? ConnectionEvents())
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(30)))
-                    try channel.pipeline.syncOperations.addHandler(IdleCloseHandler())
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(OperationsHandler(metrics: metrics, readiness: readiness, beforeScrape: beforeScrape))
+                let activity = ConnectionActivity()
+                guard admission.establish(channel, activity: activity) else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.metricsIdleTimeout)))
+                    try sync.addHandler(IdleCloseHandler())
+                    try sync.configureDeadlineBoundHTTPServerPipeline(
+                        deadline: RequestDeadlineHandler(timeout: TimeAmount(limits.metricsRequestTimeout), answerGrace: .zero, activity: activity),
+                        errorHandling: true)
+                    try sync.addHandler(OperationsHandler(metrics: metrics, readiness: readiness, beforeScrape: beforeScrape))
                 }
             }
             .bind(host: address.host, port: address.port)
@@ -44,6 +59,15 @@ final class OperationsHandler: ChannelInboundHandler {
         self.metrics = metrics
         self.readiness = readiness
         self.beforeScrape = beforeScrape
+    }
+
+    /// Out of time (`RequestDeadlineHandler`): these answers take microseconds, so the client is trickling.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is RequestDeadlineExceededEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -81,6 +105,7 @@ final class OperationsHandler: ChannelInboundHandler {
                 context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             }
             let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            context.triggerUserOutboundEvent(RequestCompletedEvent(), promise: nil)
             if !head.isKeepAlive {
                 let channel = context.channel
                 written.whenComplete { _ in channel.close(promise: nil) }

@@ -61,7 +61,8 @@ public struct ServerLimits: Sendable {
     public var maximumBufferedBytes: Int
     /// See `defaultSmallRequestBytes`.
     public var smallRequestBytes: Int
-    /// Open connections beyond this are closed at once.
+    /// Established (post-handshake) connections. When full, a new one takes the slot of the longest-idle
+    /// connection with no request in flight; it is refused only when every one has a request in flight.
     public var maximumConnections: Int
     /// A connection with no traffic for this long is closed (the apiserver reconnects as needed).
     public var idleTimeout: Duration
@@ -69,11 +70,28 @@ public struct ServerLimits: Sendable {
     public var requestTimeout: Duration
     /// Time allowed for the TLS handshake.
     public var handshakeTimeout: Duration
+    /// Connections still in their TLS handshake; past it the oldest pending one is closed.
+    public var maximumPendingHandshakes: Int
+    /// Pending handshakes from one source address; past it that source's oldest is closed.
+    public var maximumPendingHandshakesPerSource: Int
+    /// From the end of the handshake to the first request; a connection that sends nothing is closed.
+    public var firstRequestTimeout: Duration
+    /// Open connections on the metrics listener, counted and evicted like `maximumConnections`.
+    public var metricsMaximumConnections: Int
+    /// The metrics listener's idle timeout.
+    public var metricsIdleTimeout: Duration
+    /// The metrics listener's request timeout (first byte to response).
+    public var metricsRequestTimeout: Duration
+
+    /// Every limit at its default: the one place the defaults of the newer flags are read from.
+    public static let standard = ServerLimits()
 
     public init(
         maximumBodyBytes: Int = ServerLimits.defaultMaximumBodyBytes, maximumBufferedBytes: Int = ServerLimits.defaultMaximumBufferedBytes,
         smallRequestBytes: Int = ServerLimits.defaultSmallRequestBytes, maximumConnections: Int = 1024, idleTimeout: Duration = .seconds(120),
-        requestTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10)
+        requestTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10),
+        maximumPendingHandshakes: Int = 256, maximumPendingHandshakesPerSource: Int = 64, firstRequestTimeout: Duration = .seconds(5),
+        metricsMaximumConnections: Int = 64, metricsIdleTimeout: Duration = .seconds(30), metricsRequestTimeout: Duration = .seconds(5)
     ) {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumBufferedBytes = maximumBufferedBytes
@@ -82,6 +100,12 @@ public struct ServerLimits: Sendable {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.handshakeTimeout = handshakeTimeout
+        self.maximumPendingHandshakes = maximumPendingHandshakes
+        self.maximumPendingHandshakesPerSource = maximumPendingHandshakesPerSource
+        self.firstRequestTimeout = firstRequestTimeout
+        self.metricsMaximumConnections = metricsMaximumConnections
+        self.metricsIdleTimeout = metricsIdleTimeout
+        self.metricsRequestTimeout = metricsRequestTimeout
     }
 }
 

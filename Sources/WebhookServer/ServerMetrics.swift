@@ -10,6 +10,7 @@ public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Metrics.Counter]>([:])
     private let openConnections: Metrics.Gauge
+    private let pendingHandshakes: Metrics.Gauge
     private let requestDuration: Metrics.Timer
     private let requestCounters = Mutex<[RequestKey: Metrics.Counter]>([:])
 
@@ -44,6 +45,7 @@ public final class ServerMetrics: Sendable {
     private init(registry: PrometheusCollectorRegistry, version: String) {
         self.registry = registry
         self.openConnections = Metrics.Gauge(label: "nonroot_admission_open_connections")
+        self.pendingHandshakes = Metrics.Gauge(label: "nonroot_admission_pending_handshakes")
         self.requestDuration = Metrics.Timer(label: Self.requestDurationName)
         Metrics.Gauge(label: "nonroot_admission_build_info", dimensions: [("version", version)]).record(1)
         // Create the counters users alert on, so they read 0 rather than missing.
@@ -53,6 +55,11 @@ public final class ServerMetrics: Sendable {
             }
         }
         _ = counter("nonroot_admission_connections_rejected_total", [])
+        _ = counter("nonroot_admission_metrics_connections_rejected_total", [])
+        for stage in ["handshake", "idle"] {
+            _ = counter("nonroot_admission_connections_evicted_total", [("stage", stage)])
+        }
+        _ = counter("nonroot_admission_metrics_connections_evicted_total", [])
         _ = counter("nonroot_admission_records_dropped_total", [])
     }
 
@@ -100,6 +107,24 @@ public final class ServerMetrics: Sendable {
 
     func recordOpenConnections(_ count: Int) {
         openConnections.record(count)
+    }
+
+    /// The webhook listener's connection events, for `ConnectionAdmission`.
+    var webhookConnectionEvents: ConnectionEvents {
+        ConnectionEvents(
+            refused: { self.recordRejectedConnection() },
+            evicted: { stage in self.counter("nonroot_admission_connections_evicted_total", [("stage", stage)]).increment() })
+    }
+
+    func recordPendingHandshakes(_ count: Int) {
+        pendingHandshakes.record(count)
+    }
+
+    /// The metrics listener's connection events.
+    var operationsConnectionEvents: ConnectionEvents {
+        ConnectionEvents(
+            refused: { self.counter("nonroot_admission_metrics_connections_rejected_total", []).increment() },
+            evicted: { _ in self.counter("nonroot_admission_metrics_connections_evicted_total", []).increment() })
     }
 
     private let reportedDroppedRecords = Mutex<Int>(0)

@@ -6,8 +6,9 @@ import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
-/// The TLS listener: per connection, a connection limit, TLS with a fresh context, a handshake timeout,
-/// an idle timeout, then HTTP/2 or HTTP/1.1 as ALPN decides, each ending in `WebhookRequestHandler`.
+/// The TLS listener: per connection, a pending-handshake slot, TLS with a fresh context, a handshake timeout,
+/// then an established slot (see `ConnectionAdmission`), an idle timeout, and HTTP/2 or HTTP/1.1 as ALPN
+/// decides, each ending in `WebhookRequestHandler`.
 struct WebhookListener {
     let group: any EventLoopGroup
     let address: ListenAddress
@@ -23,12 +24,15 @@ struct WebhookListener {
 
     func bind() async throws -> any Channel {
         let limits = context.limits
-        let shared = context
         let tls = tls
-        let connections = connections
         let quiescing = quiescing
-        let metrics = context.metrics
-        let drainGrace = drainGrace
+        let admission = ConnectionAdmission(
+            handshakes: HandshakeGate(
+                limit: limits.maximumPendingHandshakes, perSourceLimit: limits.maximumPendingHandshakesPerSource,
+                countChanged: { [metrics = context.metrics] in metrics?.recordPendingHandshakes($0) }),
+            connections: connections, firstRequestTimeout: TimeAmount(limits.firstRequestTimeout),
+            events: context.metrics?.webhookConnectionEvents ?? ConnectionEvents())
+        let listener = self
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -40,67 +44,70 @@ struct WebhookListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                guard connections.admit(channel) else {
-                    metrics?.recordRejectedConnection()
-                    return channel.close()
-                }
-                metrics?.recordOpenConnections(connections.count)
-                channel.closeFuture.whenComplete { _ in
-                    connections.release(channel)
-                    metrics?.recordOpenConnections(connections.count)
-                }
+                admission.acceptPending(channel)
+                let activity = ConnectionActivity()
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try tls.addHandlers(to: sync)
-                    try sync.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(limits.handshakeTimeout)))
+                    try sync.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(limits.handshakeTimeout)) { channel in
+                        admission.establish(channel, activity: activity)
+                    })
                     try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
                     try sync.addHandler(IdleCloseHandler())
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { connection in
-                            connection.eventLoop.makeCompletedFuture {
-                                // The manager turns a quiesce into GOAWAY (and closes when streams finish),
-                                // closes idle connections, and bounds the drain of each connection.
-                                let manager = NIOHTTP2ServerConnectionManagementHandler(
-                                    eventLoop: connection.eventLoop,
-                                    configuration: .init(
-                                        maxIdleTime: TimeAmount(limits.idleTimeout), maxAge: nil,
-                                        maxGraceTime: TimeAmount(drainGrace), keepalive: nil))
-                                var settings = NIOHTTP2Handler.ConnectionConfiguration()
-                                // Each stream may buffer a whole body: bound the streams per connection.
-                                settings.initialSettings = nioDefaultSettings.map {
-                                    $0.parameter == .maxConcurrentStreams
-                                        ? HTTP2Setting(parameter: .maxConcurrentStreams, value: WebhookListener.maximumConcurrentStreams) : $0
-                                }
-                                let streams = StreamCounter(forwardingTo: manager.http2StreamDelegate)
-                                _ = try connection.pipeline.syncOperations.configureHTTP2Pipeline(
-                                    mode: .server,
-                                    connectionConfiguration: settings,
-                                    streamConfiguration: .init(),
-                                    streamDelegate: streams
-                                ) { stream in
-                                    stream.eventLoop.makeCompletedFuture {
-                                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                        try stream.pipeline.syncOperations.addHandler(WebhookRequestHandler(context: shared, isHTTP2: true))
-                                    }
-                                }
-                                try connection.pipeline.syncOperations.addHandler(manager)
-                                try connection.pipeline.syncOperations.addHandler(QuiescedConnectionCloser(streams: streams))
-                            }
+                            connection.eventLoop.makeCompletedFuture { try listener.configureHTTP2(connection, activity: activity) }
                         },
                         http1ChannelConfigurator: { connection in
-                            connection.eventLoop.makeCompletedFuture {
-                                let sync = connection.pipeline.syncOperations
-                                try sync.addHandler(RequestDeadlineHandler(timeout: TimeAmount(limits.requestTimeout)))
-                                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
-                                try sync.addHandler(MalformedRequestResponder(context: shared))
-                                try sync.addHandler(WebhookRequestHandler(context: shared, isHTTP2: false))
-                            }
+                            connection.eventLoop.makeCompletedFuture { try listener.configureHTTP1(connection, activity: activity) }
                         }
                     )
                 }
             }
             .bind(host: address.host, port: address.port)
             .get()
+    }
+
+    /// HTTP/2: the connection manager turns a quiesce into GOAWAY (and closes when streams finish), closes
+    /// idle connections, and bounds the drain of each connection. Each stream is a request in flight.
+    func configureHTTP2(_ connection: any Channel, activity: ConnectionActivity) throws {
+        let limits = context.limits
+        let shared = context
+        let manager = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: connection.eventLoop,
+            configuration: .init(
+                maxIdleTime: TimeAmount(limits.idleTimeout), maxAge: nil,
+                maxGraceTime: TimeAmount(drainGrace), keepalive: nil))
+        var settings = NIOHTTP2Handler.ConnectionConfiguration()
+        // Each stream may buffer a whole body: bound the streams per connection.
+        settings.initialSettings = nioDefaultSettings.map {
+            $0.parameter == .maxConcurrentStreams
+                ? HTTP2Setting(parameter: .maxConcurrentStreams, value: WebhookListener.maximumConcurrentStreams) : $0
+        }
+        let streams = StreamCounter(forwardingTo: manager.http2StreamDelegate, activity: activity)
+        _ = try connection.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .server,
+            connectionConfiguration: settings,
+            streamConfiguration: .init(),
+            streamDelegate: streams
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try stream.pipeline.syncOperations.addHandler(WebhookRequestHandler(context: shared, isHTTP2: true))
+            }
+        }
+        try connection.pipeline.syncOperations.addHandler(manager)
+        try connection.pipeline.syncOperations.addHandler(QuiescedConnectionCloser(streams: streams))
+    }
+
+    /// HTTP/1.1: every request, pipelined or not, runs under `--request-timeout`, and counts as in flight
+    /// while it does.
+    func configureHTTP1(_ connection: any Channel, activity: ConnectionActivity) throws {
+        let sync = connection.pipeline.syncOperations
+        try sync.configureDeadlineBoundHTTPServerPipeline(
+            deadline: RequestDeadlineHandler(timeout: TimeAmount(context.limits.requestTimeout), activity: activity), errorHandling: false)
+        try sync.addHandler(MalformedRequestResponder(context: context))
+        try sync.addHandler(WebhookRequestHandler(context: context, isHTTP2: false))
     }
 }

@@ -75,11 +75,11 @@ struct ListenerService: Service, CustomStringConvertible {
 
     func run() async throws {
         let quiescing = ServerQuiescingHelper(group: group)
-        let connections = ConnectionCounter(limit: configuration.limits.maximumConnections)
         let recorder = context.recorder
         let metrics = context.metrics
+        let connections = ConnectionCounter(limit: configuration.limits.maximumConnections) { metrics?.recordOpenConnections($0) }
         let operations = try await OperationsListener(
-            group: group, address: configuration.metricsListen, metrics: metrics, readiness: context.readiness,
+            group: group, address: configuration.metricsListen, metrics: metrics, readiness: context.readiness, limits: configuration.limits,
             beforeScrape: { if let recorder { metrics?.updateDroppedRecords(total: recorder.droppedCount) } }
         ).bind()
         let webhook = try await WebhookListener(

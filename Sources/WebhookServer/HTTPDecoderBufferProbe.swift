@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+
+/// Sent outbound by `HTTPDecoderBufferProbe` when the HTTP decoder starts or stops holding bytes it could not
+/// yet turn into a request head: the start of a request that is not complete.
+struct HTTPDecoderBufferEvent: Sendable, Equatable {
+    var holdsBytes: Bool
+}
+
+/// NIO's HTTP/1.1 request decoder, reporting to `RequestDeadlineHandler` whether it holds part of a request.
+///
+/// A client may send a complete request and the start of the next one in one packet. The second part
+/// stays inside the decoder: no read follows to start a deadline, so without this only the idle timeout
+/// would bound it. The decoder keeps every byte from a request's URL on until its head is complete; only
+/// a method token (at most 7 bytes) is held outside the buffer, and such a connection counts as idle, so
+/// `ConnectionCounter` may evict it.
+struct HTTPDecoderBufferProbe: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let decoder: HTTPRequestDecoder
+    private var holdsBytes = false
+
+    init(_ decoder: HTTPRequestDecoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)) {
+        self.decoder = decoder
+    }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let state = try decoder.decode(context: context, buffer: &buffer)
+        report(buffer.readableBytes > 0, context: context)
+        return state
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decoder.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
+    }
+
+    mutating func decoderAdded(context: ChannelHandlerContext) {
+        decoder.decoderAdded(context: context)
+    }
+
+    mutating func decoderRemoved(context: ChannelHandlerContext) {
+        decoder.decoderRemoved(context: context)
+    }
+
+    mutating func shouldReclaimBytes(buffer: ByteBuffer) -> Bool {
+        decoder.shouldReclaimBytes(buffer: buffer)
+    }
+
+    private mutating func report(_ holds: Bool, context: ChannelHandlerContext) {
+        guard holds != holdsBytes else { return }
+        holdsBytes = holds
+        context.triggerUserOutboundEvent(HTTPDecoderBufferEvent(holdsBytes: holds), promise: nil)
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// What `configureHTTPServerPipeline` adds, with `RequestDeadlineHandler` in front and the decoder
+    /// wrapped in `HTTPDecoderBufferProbe`, so that every request, pipelined or not, has a deadline.
+    ///
+    /// NIO's set-up tells the encoder each request's method; here `HeadResponseBodyDropper` does its part.
+    func configureDeadlineBoundHTTPServerPipeline(deadline: RequestDeadlineHandler, errorHandling: Bool) throws {
+        try addHandler(deadline)
+        try addHandler(HTTPResponseEncoder())
+        try addHandler(ByteToMessageHandler(HTTPDecoderBufferProbe()))
+        try addHandler(HTTPServerPipelineHandler())
+        try addHandler(HeadResponseBodyDropper())
+        try addHandler(NIOHTTPResponseHeadersValidator())
+        if errorHandling { try addHandler(HTTPServerProtocolErrorHandler()) }
+    }
+}
