@@ -86,7 +86,8 @@ let package = Package(
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "WebhookServerTests", dependencies: [
-            "WebhookServer", "AdmissionModel", "TestSupport",
+            "WebhookServer", "AdmissionModel", "AdmissionCore", "ImageRegistry", "ImageResolution", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -77,7 +77,7 @@ final class OperationsHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            let path = WebhookRequestHandler.path(of: head.uri)
+            let path = ReviewRouter.path(of: head.uri)
             let (status, contentType, body): (HTTPResponseStatus, String, [UInt8])
             switch (head.method, path) {
             case (.GET, "/metrics"), (.HEAD, "/metrics"):

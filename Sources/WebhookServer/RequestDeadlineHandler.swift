@@ -11,7 +11,7 @@ struct RequestDeadlineExceededEvent: Sendable {}
 /// unless the HTTP decoder still holds part of a pipelined next request (`HTTPDecoderBufferEvent`): then
 /// a fresh deadline starts at once, since no further read may come to start one.
 ///
-/// When the time is up it sends `RequestDeadlineExceededEvent` down the pipeline: `WebhookRequestHandler`
+/// When the time is up it sends `RequestDeadlineExceededEvent` down the pipeline: `ReviewBodyCollector`
 /// answers 408 and closes if it has the request head, and closes at once if not. The connection is closed
 /// `answerGrace` later whatever happens, so a client that does not read cannot keep it.
 ///

@@ -8,7 +8,7 @@ import NIOSSL
 
 /// The TLS listener: per connection, a pending-handshake slot, TLS with a fresh context, a handshake timeout,
 /// then an established slot (see `ConnectionAdmission`), an idle timeout, and HTTP/2 or HTTP/1.1 as ALPN
-/// decides, each ending in `WebhookRequestHandler`.
+/// decides, each ending in the review handlers (`addReviewHandlers`).
 struct WebhookListener {
     let group: any EventLoopGroup
     let address: ListenAddress
@@ -93,8 +93,9 @@ struct WebhookListener {
             streamDelegate: streams
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try stream.pipeline.syncOperations.addHandler(WebhookRequestHandler(context: shared, isHTTP2: true))
+                let sync = stream.pipeline.syncOperations
+                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try sync.addReviewHandlers(context: shared, isHTTP2: true)
             }
         }
         try connection.pipeline.syncOperations.addHandler(manager)
@@ -108,6 +109,15 @@ struct WebhookListener {
         try sync.configureDeadlineBoundHTTPServerPipeline(
             deadline: RequestDeadlineHandler(timeout: TimeAmount(context.limits.requestTimeout), activity: activity), errorHandling: false)
         try sync.addHandler(MalformedRequestResponder(context: context))
-        try sync.addHandler(WebhookRequestHandler(context: context, isHTTP2: false))
+        try sync.addReviewHandlers(context: context, isHTTP2: false)
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// The review handlers, one job each: route and validate, collect the body under the budget, decide and respond.
+    func addReviewHandlers(context: WebhookContext, isHTTP2: Bool) throws {
+        try addHandler(ReviewRouter(context: context, isHTTP2: isHTTP2))
+        try addHandler(ReviewBodyCollector(context: context, isHTTP2: isHTTP2))
+        try addHandler(ReviewResponder(context: context, isHTTP2: isHTTP2))
     }
 }

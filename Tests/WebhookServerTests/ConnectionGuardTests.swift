@@ -19,7 +19,7 @@ private final class Recorder: ChannelInboundHandler {
     }
 }
 
-/// Answers every complete request at once with a 200 whose body is `ok`, as `WebhookRequestHandler` does for a
+/// Answers every complete request at once with a 200 whose body is `ok`, as `ReviewResponder` does for a
 /// catalog decision, and says so with `RequestCompletedEvent`.
 private final class Answerer: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart

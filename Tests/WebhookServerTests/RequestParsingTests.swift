@@ -7,7 +7,7 @@ struct ContentTypeTests {
         "\tapplication/json;charset=UTF-8", "APPLICATION/JSON;",
     ])
     func json(_ contentType: String) {
-        #expect(WebhookRequestHandler.isJSON(contentType))
+        #expect(ReviewRouter.isJSON(contentType))
     }
 
     @Test(arguments: [
@@ -15,7 +15,7 @@ struct ContentTypeTests {
         "application/yaml", "application/json\u{0}", "applicatiön/json",
     ])
     func notJSON(_ contentType: String) {
-        #expect(!WebhookRequestHandler.isJSON(contentType))
+        #expect(!ReviewRouter.isJSON(contentType))
     }
 }
 
