@@ -7,7 +7,7 @@
 #   --only       run some of: rotation,sigterm,registry,slowloris,badinput,flood (default: all, in this order)
 #   --no-build   do not run `swift build` first (use the existing binary, or NONROOT_BIN)
 #
-# Tests (scripts/reliability/faults.py; each starts its own server):
+# Tests (scripts/reliability/faults/: harness.py, and one module per test; each starts its own server):
 #   rotation   the serving certificate and key replaced every second for 30 s (10 s short) by an atomic
 #              ..data symlink swap, as the kubelet updates a Secret volume, with --cert-refresh-interval 1s,
 #              under keep-alive clients and clients opening a new TLS connection per request. Targets: 0
@@ -72,6 +72,6 @@ args=(--bin "$BIN" --work "$WORK" --certs "$WORK/certs" --bodies "$WORK/bodies" 
       --deployment "$REPO/deploy/base/deployment.yaml")
 [ "$short" = 1 ] && args+=(--short)
 status=0
-python3 "$REL_HELPERS/faults.py" "${args[@]}" | tee "$WORK/report.md" || status=$?
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$REL_HELPERS${PYTHONPATH:+:$PYTHONPATH}" python3 -m faults "${args[@]}" | tee "$WORK/report.md" || status=$?
 rel_log "wall time $(rel_since "$wall0")s${REL_BUILD_SECONDS:+ (build ${REL_BUILD_SECONDS}s)}; files in $WORK"
 exit "$status"
