@@ -37,8 +37,13 @@ printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n
 openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
     -extfile "$work/ext.cnf" -out "$work/tls.crt" 2>/dev/null
 
-swift build -c release --product nonroot-admission >/dev/null
-bin=.build/release/nonroot-admission
+# NONROOT_BIN: an already built release binary (e.g. from another scratch path); else build one here.
+if [ -n "${NONROOT_BIN:-}" ]; then
+    bin=$NONROOT_BIN
+else
+    swift build -c release --product nonroot-admission >/dev/null
+    bin=.build/release/nonroot-admission
+fi
 body=Benchmarks/Fixtures/realistic-pod-review.json
 denied_body=Benchmarks/Fixtures/realistic-pod-review-denied.json
 catalog=Benchmarks/Fixtures/images.yaml

@@ -7,11 +7,16 @@ public struct PreparedReview: Sendable {
     /// The pod under review, or nil when nothing is evaluated (see `skipReason`).
     public var pod: PodUnderReview?
     public var skipReason: String?
-    /// The images whose USER the decision needs.
-    public var imagesNeeded: [String]
     var kindName: String
     var namespace: String
     var name: String
+    let evaluator: PolicyEvaluator
+
+    /// The images whose USER the decision needs, in first-use order. Computed (an evaluation) on each
+    /// access: the server asks only when some image is not known at once (`decideIfKnown`).
+    public var imagesNeeded: [String] {
+        pod.map { evaluator.imagesNeeded(for: $0) } ?? []
+    }
 }
 
 /// Turns AdmissionReviews into responses: decode, select containers, evaluate, answer.
@@ -34,8 +39,8 @@ public struct AdmissionDecider: Sendable {
     public func prepare(_ review: AdmissionReviewRequest) throws(ModelDecodingError) -> PreparedReview {
         let request = review.request
         var prepared = PreparedReview(
-            review: review, pod: nil, skipReason: nil, imagesNeeded: [],
-            kindName: request.kindName, namespace: request.namespace ?? "", name: request.name ?? "")
+            review: review, pod: nil, skipReason: nil,
+            kindName: request.kindName, namespace: request.namespace ?? "", name: request.name ?? "", evaluator: evaluator)
         guard request.operation == "CREATE" || request.operation == "UPDATE" else {
             prepared.skipReason = "operation \(request.operation) is not checked"
             return prepared
@@ -71,7 +76,6 @@ public struct AdmissionDecider: Sendable {
             : .template(kind: kind, namespace: namespace, name: name)
         let pod = PodUnderReview(subject: subject, spec: object.spec, selection: selection, maximumContainers: configuration.limits.maximumContainers)
         prepared.pod = pod
-        prepared.imagesNeeded = evaluator.imagesNeeded(for: pod)
         return prepared
     }
 
@@ -91,6 +95,19 @@ public struct AdmissionDecider: Sendable {
         } catch {
             throw .invalidReview(error)
         }
+    }
+
+    /// Decides `prepared` in one evaluation when every image it asks for is known at once: `known` gives
+    /// what the catalog or a cache says, or nil for an image that needs a lookup. Nil when one does; the
+    /// caller then looks up `prepared.imagesNeeded` and calls `decide(_:mode:images:)`.
+    public func decideIfKnown(_ prepared: PreparedReview, mode: EnforcementMode? = nil, known: (String) -> ImageUserLookup?) -> Decision? {
+        var complete = true
+        let decision = decide(prepared, mode: mode) { image in
+            if let lookup = known(image) { return lookup }
+            complete = false
+            return .unresolved(reason: "not looked up")
+        }
+        return complete ? decision : nil
     }
 
     /// Decides a prepared review, given what is known about its images.

@@ -37,17 +37,33 @@ struct ReviewPipeline: Sendable {
             }
             return .refused(.badRequest("\(error)"))
         }
-        // Catalog answers (and reviews that need no image) are decided here, in microseconds.
-        if let found = images.resolveOffline(prepared.imagesNeeded) {
-            return .decided(finish(prepared, mode: mode, images: found))
+        // Catalog answers, cached registry answers and reviews that need no image are decided here, in one
+        // evaluation and microseconds.
+        let images = images
+        if let decision = decider.decideIfKnown(prepared, mode: mode, known: { images.knownOffline($0) }) {
+            return .decided(Self.answer(decision))
         }
         return .lookups(prepared)
     }
 
     /// Decides `prepared` once its images are known.
     func finish(_ prepared: PreparedReview, mode: EnforcementMode?, images: [String: ImageUserLookup]) -> Answer {
-        let decision = decider.decide(prepared, mode: mode) { images[$0] ?? .unresolved(reason: "not looked up") }
+        Self.answer(decider.decide(prepared, mode: mode) { images[$0] ?? .unresolved(reason: "not looked up") })
+    }
+
+    /// Encodes a decision once: the record takes `responseJSON`, the answer wraps it.
+    static func answer(_ decision: Decision) -> Answer {
         let responseJSON = decision.responseJSON
         return Answer(decision: decision, responseJSON: responseJSON, body: AdmissionResponse.review(apiVersion: decision.apiVersion, responseJSON: responseJSON))
+    }
+}
+
+extension ImageResolver {
+    /// What is known of `image` without waiting: the catalog's entry, a cached registry answer, or, with
+    /// no registry, the catalog's "not in the image catalog". Nil when the registry must be asked.
+    func knownOffline(_ image: String) -> ImageUserLookup? {
+        let lookup = catalog.lookup(image)
+        guard case .unresolved = lookup, let registry else { return lookup }
+        return registry.cachedAnswer(for: image)
     }
 }
