@@ -34,7 +34,8 @@ enum EnvironmentOptions {
         "idle-timeout", "request-timeout", "cert-refresh-interval", "shutdown-delay", "shutdown-grace-period",
         "threads", "log-level", "platform", "registry-auth-file", "registry-allow-insecure", "registry-allowlist",
         "registry-ca-file", "registry-timeout", "registry-cache-size", "registry-tag-ttl", "registry-failure-ttl",
-        "registry-max-concurrent-fetches", "registry-max-bytes-in-flight",
+        "registry-max-concurrent-fetches", "registry-max-bytes-in-flight", "image-credential-provider-config",
+        "image-credential-provider-bin-dir",
     ]
 
     /// The flags of `serve`, set by a variable of `true` or `1`.
