@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "ImageResolution", dependencies: ["AdmissionModel", "NonRootPolicy", "YAML"]),
         // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
         .target(name: "ImageRegistry", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution",
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "YAML",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

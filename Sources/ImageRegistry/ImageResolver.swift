@@ -14,13 +14,14 @@ public struct ImageResolver: Sendable {
 
     /// Every answer when none needs the network (catalog entries and cached registry answers), else
     /// nil. Without a registry the catalog's "not in the image catalog" is the answer.
-    public func resolveOffline(_ images: [String]) -> [String: ImageUserLookup]? {
+    /// `pullSecrets`: the pod's pull secrets, tried before the node's credentials.
+    public func resolveOffline(_ images: [String], pullSecrets: DockerKeyring? = nil) -> [String: ImageUserLookup]? {
         var found: [String: ImageUserLookup] = [:]
         found.reserveCapacity(images.count)
         for image in images {
             let lookup = catalog.lookup(image)
             if case .unresolved = lookup, let registry {
-                guard let cached = registry.cachedAnswer(for: image) else { return nil }
+                guard let cached = registry.cachedAnswer(for: image, pullSecrets: pullSecrets) else { return nil }
                 found[image] = cached
             } else {
                 found[image] = lookup
@@ -30,7 +31,7 @@ public struct ImageResolver: Sendable {
     }
 
     /// Answers for `images` by `deadline`: catalog entries at once, the rest from the registry, concurrently.
-    public func resolve(_ images: [String], deadline: ContinuousClock.Instant) async -> [String: ImageUserLookup] {
+    public func resolve(_ images: [String], pullSecrets: DockerKeyring? = nil, deadline: ContinuousClock.Instant) async -> [String: ImageUserLookup] {
         var found: [String: ImageUserLookup] = [:]
         var remote: [String] = []
         for image in images {
@@ -39,12 +40,12 @@ public struct ImageResolver: Sendable {
         }
         guard let registry, !remote.isEmpty else { return found }
         if remote.count == 1 {
-            found[remote[0]] = await registry.lookup(remote[0], deadline: deadline)
+            found[remote[0]] = await registry.lookup(remote[0], pullSecrets: pullSecrets, deadline: deadline)
             return found
         }
         await withTaskGroup(of: (String, ImageUserLookup).self) { group in
             for image in remote {
-                group.addTask { (image, await registry.lookup(image, deadline: deadline)) }
+                group.addTask { (image, await registry.lookup(image, pullSecrets: pullSecrets, deadline: deadline)) }
             }
             for await (image, lookup) in group { found[image] = lookup }
         }

@@ -27,28 +27,30 @@ final class RegistryClient: Sendable {
     }
 
     /// A manifest, by tag or digest. `method` is GET or HEAD.
-    func manifest(_ registry: String, _ repository: String, reference: String, method: HTTPMethod, deadline: ContinuousClock.Instant) async throws(RegistryError) -> HTTPResult {
+    func manifest(_ registry: String, _ repository: String, reference: String, method: HTTPMethod, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> HTTPResult {
         try await request(
-            registry, repository, path: "/v2/\(repository)/manifests/\(reference)", method: method,
+            registry, repository, credential: credential, path: "/v2/\(repository)/manifests/\(reference)", method: method,
             headers: [("accept", MediaType.manifestAccept)], maximumBytes: configuration.maximumManifestBytes,
             kind: .manifest, what: "manifest \(reference)", deadline: deadline)
     }
 
     /// A blob by digest (the image config).
-    func blob(_ registry: String, _ repository: String, digest: String, deadline: ContinuousClock.Instant) async throws(RegistryError) -> HTTPResult {
+    func blob(_ registry: String, _ repository: String, digest: String, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> HTTPResult {
         try await request(
-            registry, repository, path: "/v2/\(repository)/blobs/\(digest)", method: .GET, headers: [],
+            registry, repository, credential: credential, path: "/v2/\(repository)/blobs/\(digest)", method: .GET, headers: [],
             maximumBytes: configuration.maximumConfigBytes, kind: .blob, what: "config blob \(digest)", deadline: deadline)
     }
 
+    /// One request with `credential` (nil: anonymous). Tokens are cached per credential, so a token
+    /// fetched with one credential is never used for a request made with another.
     private func request(
-        _ registry: String, _ repository: String, path: String, method: HTTPMethod, headers: [(String, String)],
+        _ registry: String, _ repository: String, credential: CredentialCandidate?, path: String, method: HTTPMethod, headers: [(String, String)],
         maximumBytes: Int, kind: Kind, what: String, deadline: ContinuousClock.Instant
     ) async throws(RegistryError) -> HTTPResult {
         let host = RegistryConfiguration.apiHost(for: registry)
         let secure = !(configuration.insecureRegistries.contains(registry) || configuration.insecureRegistries.contains(host))
         let url = RegistryURL(registry: host, secure: secure, path: path)
-        let key = registry + "|" + repository
+        let key = registry + "|" + repository + "|" + (credential?.fingerprint ?? "")
         var authorization = cachedAuthorization(key)
         var result = try await exchange(url, method: method, headers: headers, authorization: authorization, maximumBytes: maximumBytes, kind: kind, what: what, deadline: deadline)
         if result.status == .unauthorized {
@@ -59,7 +61,7 @@ final class RegistryClient: Sendable {
                 throw .unauthorized(host: url.authority, detail: "the redirect to \(result.url.authority) answered 401; credentials are sent only to the registry itself, so that challenge is not answered")
             }
             let challenges = AuthChallenge.parse(result.headers[canonicalForm: "www-authenticate"].joined(separator: ", "))
-            authorization = try await authorize(challenges, registry: registry, repository: repository, url: url, key: key, deadline: deadline)
+            authorization = try await authorize(challenges, registry: registry, repository: repository, credential: credential, url: url, key: key, deadline: deadline)
             result = try await exchange(url, method: method, headers: headers, authorization: authorization, maximumBytes: maximumBytes, kind: kind, what: what, deadline: deadline)
         }
         switch result.status.code {
@@ -68,8 +70,8 @@ final class RegistryClient: Sendable {
         case 401, 403:
             authorizations.withLock { $0[key] = nil }
             var detail = RegistryClient.errorDetail(result) ?? "\(result.status.code) \(result.status.reasonPhrase)"
-            if configuration.credentials.credentials(for: registry) == nil {
-                detail += " (anonymous; --registry-auth-file has no credentials for \(registry))"
+            if credential?.credential.isAnonymous ?? true {
+                detail += " (anonymous; no credentials for \(registry))"
             }
             throw .unauthorized(host: url.authority, detail: detail)
         default:
@@ -96,10 +98,11 @@ final class RegistryClient: Sendable {
     /// Answers a 401's challenges: a Bearer token from the realm (with Basic credentials when the
     /// auth file has some), or Basic credentials. Returns the `Authorization` value to retry with.
     private func authorize(
-        _ challenges: [AuthChallenge], registry: String, repository: String, url: RegistryURL, key: String,
+        _ challenges: [AuthChallenge], registry: String, repository: String, credential: CredentialCandidate?, url: RegistryURL, key: String,
         deadline: ContinuousClock.Instant
     ) async throws(RegistryError) -> String {
-        let credentials = configuration.credentials.credentials(for: registry)
+        // Empty credentials (an identitytoken-only entry) are anonymous, as in containerd.
+        let credentials = credential.flatMap { $0.credential.isAnonymous ? nil : $0.credential }
         if let bearer = challenges.first(where: { $0.scheme == "bearer" }) {
             guard let realmText = bearer.parameters["realm"], let realm = RegistryURL(absolute: realmText) else {
                 throw .unauthorized(host: url.authority, detail: "Bearer challenge without a usable realm")
@@ -116,7 +119,7 @@ final class RegistryClient: Sendable {
                 tokenURL, method: .GET, headers: [], authorization: credentials?.header,
                 maximumBytes: configuration.maximumTokenBytes, kind: .token, what: "token", deadline: deadline)
             guard result.status == .ok else {
-                let who = credentials == nil ? "anonymous access" : "the credentials in --registry-auth-file"
+                let who = credentials == nil ? "anonymous access" : "the credentials from \(credential?.source ?? "")"
                 let detail = RegistryClient.errorDetail(result).map { ": \($0)" } ?? ""
                 throw .unauthorized(host: url.authority, detail: "token server \(tokenURL.authority) answered \(result.status.code) \(result.status.reasonPhrase) for \(who)\(detail)")
             }
@@ -134,7 +137,7 @@ final class RegistryClient: Sendable {
         }
         if challenges.contains(where: { $0.scheme == "basic" }) {
             guard let credentials else {
-                throw .unauthorized(host: url.authority, detail: "the registry requires credentials and --registry-auth-file has none for \(registry)")
+                throw .unauthorized(host: url.authority, detail: "the registry requires credentials and none were found for \(registry)")
             }
             guard url.isSecure else { throw .credentialsOverHTTP(host: url.authority) }
             store(key, CachedAuthorization(value: credentials.header, expires: nil))

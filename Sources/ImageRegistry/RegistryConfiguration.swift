@@ -13,8 +13,10 @@ public struct RegistryConfiguration: Sendable {
     public var allowlist: Set<String>?
     /// A PEM file of extra CA certificates, trusted in addition to the system roots.
     public var caFile: String?
-    /// Credentials by registry (`--registry-auth-file`).
-    public var credentials = RegistryCredentials()
+    /// The node's credentials (`--registry-auth-file`), matched as the kubelet's keyring does.
+    public var credentials = DockerKeyring()
+    /// Kubelet image credential provider plugins (`--image-credential-provider-config` and `-bin-dir`).
+    public var credentialProviders: CredentialProviderConfiguration?
     /// The node platforms to evaluate (`--platform`); empty means every linux and windows platform listed.
     public var platforms: [Platform] = []
     /// The longest a lookup may take, whatever the apiserver's timeout (`--registry-timeout`).
@@ -68,11 +70,13 @@ public struct RegistryConfiguration: Sendable {
         registry == "docker.io" || registry == "index.docker.io" ? "registry-1.docker.io" : registry
     }
 
+    static let dockerHubAliases = ["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]
+
     func isAllowed(_ registry: String) -> Bool {
         guard let allowlist else { return true }
         if allowlist.contains(registry) { return true }
-        if RegistryCredentials.dockerHubAliases.contains(registry) {
-            return RegistryCredentials.dockerHubAliases.contains { allowlist.contains($0) }
+        if RegistryConfiguration.dockerHubAliases.contains(registry) {
+            return RegistryConfiguration.dockerHubAliases.contains { allowlist.contains($0) }
         }
         return false
     }

@@ -26,6 +26,10 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     case transport(host: String, reason: String)
     /// A global limit was reached and no room came free before the deadline.
     case busy(RegistryLimit)
+    /// Every credential that matched the image was refused; `last` is the last refusal.
+    indirect case everyCredentialRefused(sources: [String], last: RegistryError)
+    /// A kubelet image credential provider plugin failed or timed out.
+    case credentialProvider(name: String, reason: String)
 
     public var description: String {
         switch self {
@@ -65,6 +69,15 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot reach registry \(host): \(reason)"
         case .busy(let limit):
             return "registry lookups are busy: \(limit); no room came free before the lookup's deadline"
+        case .everyCredentialRefused(let sources, let last):
+            var counts: [(String, Int)] = []
+            for source in sources {
+                if let index = counts.firstIndex(where: { $0.0 == source }) { counts[index].1 += 1 } else { counts.append((source, 1)) }
+            }
+            let tried = counts.map { $0.1 == 1 ? $0.0 : "\($0.0) (\($0.1))" }.joined(separator: ", ")
+            return "every credential was refused (\(sources.count) tried, from \(tried)); the last: \(last)"
+        case .credentialProvider(let name, let reason):
+            return "credential provider plugin \(name) failed: \(reason)"
         }
     }
 

@@ -64,6 +64,8 @@ public final class RegistryResolver: Sendable {
     public let configuration: RegistryConfiguration
     let client: RegistryClient
     let metrics: RegistryMetrics
+    /// The kubelet's image credential provider plugins, when configured.
+    let providers: CredentialProviders?
     private let state: Mutex<State>
 
     private struct State {
@@ -97,6 +99,7 @@ public final class RegistryResolver: Sendable {
         self.configuration = configuration
         self.metrics = RegistryMetrics()
         self.client = RegistryClient(transport: try RegistryTransport(configuration: configuration, metrics: metrics), metrics: metrics)
+        self.providers = configuration.credentialProviders.map { CredentialProviders(configuration: $0) }
         self.state = Mutex(State(manifests: LRUCache(capacity: configuration.cacheSize), configs: LRUCache(capacity: configuration.cacheSize)))
     }
 
@@ -106,18 +109,21 @@ public final class RegistryResolver: Sendable {
     }
 
     /// The USER of `image` per platform, or why it cannot be told, by `deadline`.
-    public func lookup(_ image: String, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
-        if let answer = cachedAnswer(for: image) { return answer }
+    ///
+    /// `pullSecrets` holds the pod's pull secrets, all merged into one keyring as the kubelet does;
+    /// their matches are tried before the node's (`--registry-auth-file`) and the plugins'.
+    public func lookup(_ image: String, pullSecrets: DockerKeyring? = nil, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
+        if let answer = cachedAnswer(for: image, pullSecrets: pullSecrets) { return answer }
         let started = ContinuousClock.now
-        let result = await resolve(image, deadline: deadline)
+        let (result, suffix) = await resolveKeyed(image, pullSecrets: pullSecrets, deadline: deadline)
         metrics.lookup(found: (try? result.get()) != nil, duration: .now - started)
         switch result {
         case .success(let resolved):
             let lookup = resolved.lookup
-            let validUntil = resolved.reference.digest == nil ? tagCheckedAt(resolved.reference).map { $0 + configuration.tagTTL } ?? .now : nil
+            let validUntil = resolved.reference.digest == nil ? tagCheckedAt(resolved.reference.description + suffix).map { $0 + configuration.tagTTL } ?? .now : nil
             state.withLock { state in
                 if state.answers.count >= configuration.cacheSize * 4 { state.answers.removeAll(keepingCapacity: true) }
-                state.answers[image] = Answer(lookup: lookup, validUntil: validUntil, cache: validUntil == nil ? .manifest : .tag)
+                state.answers[image + suffix] = Answer(lookup: lookup, validUntil: validUntil, cache: validUntil == nil ? .manifest : .tag)
             }
             return lookup
         case .failure(let error):
@@ -127,12 +133,20 @@ public final class RegistryResolver: Sendable {
 
     /// The answer for `image` if it is cached and still valid, without waiting: the server decides such
     /// reviews on the event loop, as it does catalog hits.
-    public func cachedAnswer(for image: String) -> ImageUserLookup? {
+    /// With credentials the answer is the one fetched with the same ones; nil when a credential
+    /// plugin would have to run first.
+    public func cachedAnswer(for image: String, pullSecrets: DockerKeyring? = nil) -> ImageUserLookup? {
         let started = ContinuousClock.now
+        var key = image
+        if pullSecrets != nil || usesCredentials {
+            guard let reference = try? ImageReference(parsing: image),
+                  let candidates = cachedCandidates(for: reference.name, pullSecrets: pullSecrets) else { return nil }
+            key += RegistryResolver.suffix(candidates)
+        }
         let hot = state.withLock { state -> Answer? in
-            guard let answer = state.answers[image] else { return nil }
+            guard let answer = state.answers[key] else { return nil }
             if let validUntil = answer.validUntil, validUntil <= started {
-                state.answers[image] = nil
+                state.answers[key] = nil
                 return nil
             }
             return answer
@@ -143,21 +157,68 @@ public final class RegistryResolver: Sendable {
         return hot.lookup
     }
 
-    /// When the tag of `reference` was last resolved to its digest.
-    private func tagCheckedAt(_ reference: ImageReference) -> ContinuousClock.Instant? {
-        state.withLock { $0.tags[reference.description]?.checked }
+    /// When the tag under `key` was last resolved to its digest.
+    private func tagCheckedAt(_ key: String) -> ContinuousClock.Instant? {
+        state.withLock { $0.tags[key]?.checked }
+    }
+
+    /// Whether lookups may carry credentials without a pod's pull secrets.
+    private var usesCredentials: Bool { !configuration.credentials.isEmpty || providers != nil }
+
+    /// The cache-key suffix for a set of candidates: empty for anonymous lookups.
+    static func suffix(_ candidates: CredentialCandidates) -> String {
+        candidates.fingerprint.isEmpty ? "" : "|" + candidates.fingerprint
+    }
+
+    /// The credentials to try for `repository`, running the matching plugins (or reading their cache).
+    func candidates(for repository: String, pullSecrets: DockerKeyring?, deadline: ContinuousClock.Instant) async -> Result<CredentialCandidates, RegistryError> {
+        var plugins: DockerKeyring?
+        if let providers {
+            switch await providers.keyring(for: repository, deadline: min(deadline, .now + configuration.timeout)) {
+            case .success(let keyring): plugins = keyring
+            case .failure(let error): return .failure(error)
+            }
+        }
+        return .success(.from(pullSecrets: pullSecrets, node: configuration.credentials, plugins: plugins, repository: repository))
+    }
+
+    /// The same without running anything; nil when a plugin's answer is not cached.
+    func cachedCandidates(for repository: String, pullSecrets: DockerKeyring?) -> CredentialCandidates? {
+        var plugins: DockerKeyring?
+        if let providers {
+            guard let cached = providers.cachedKeyring(for: repository) else { return nil }
+            plugins = cached
+        }
+        return .from(pullSecrets: pullSecrets, node: configuration.credentials, plugins: plugins, repository: repository)
     }
 
     /// The digest and per-platform USERs of `image`, or the error.
-    public func resolve(_ image: String, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
+    public func resolve(_ image: String, pullSecrets: DockerKeyring? = nil, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
+        await resolveKeyed(image, pullSecrets: pullSecrets, deadline: deadline).result
+    }
+
+    /// The result, and the cache-key suffix of the credentials it was fetched with.
+    private func resolveKeyed(_ image: String, pullSecrets: DockerKeyring?, deadline: ContinuousClock.Instant) async -> (result: Result<ResolvedImage, RegistryError>, suffix: String) {
         let reference: ImageReference
         do {
             reference = try ImageReference(parsing: image)
         } catch {
-            return .failure(.invalidReference(error.description))
+            return (.failure(.invalidReference(error.description)), "")
         }
-        guard configuration.isAllowed(reference.registry) else { return .failure(.notAllowed(registry: reference.registry)) }
-        let key = reference.description
+        guard configuration.isAllowed(reference.registry) else { return (.failure(.notAllowed(registry: reference.registry)), "") }
+        let found: CredentialCandidates
+        switch await candidates(for: reference.name, pullSecrets: pullSecrets, deadline: deadline) {
+        case .success(let candidates): found = candidates
+        case .failure(let error): return (.failure(error), "")
+        }
+        let suffix = RegistryResolver.suffix(found)
+        return (await resolve(reference, candidates: found, suffix: suffix, deadline: deadline), suffix)
+    }
+
+    private func resolve(_ reference: ImageReference, candidates: CredentialCandidates, suffix: String, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
+        // Every cache keyed by reference carries the credentials' fingerprint: what one pod's
+        // credentials fetched is never an answer for a lookup with other credentials (or none).
+        let key = reference.description + suffix
         let now = ContinuousClock.now
         enum Next {
             case done(Result<ResolvedImage, RegistryError>)
@@ -173,13 +234,13 @@ public final class RegistryResolver: Sendable {
             }
             var staleDigest: String?
             if let digest = reference.digest {
-                if let cached = state.manifests.value(for: reference.name + "@" + digest) {
+                if let cached = state.manifests.value(for: reference.name + "@" + digest + suffix) {
                     metrics.cache(.manifest, hit: true)
                     return .done(.success(cached.with(reference)))
                 }
                 metrics.cache(.manifest, hit: false)
             } else if let entry = state.tags[key] {
-                if now - entry.checked < configuration.tagTTL, let cached = state.manifests.value(for: reference.name + "@" + entry.digest) {
+                if now - entry.checked < configuration.tagTTL, let cached = state.manifests.value(for: reference.name + "@" + entry.digest + suffix) {
                     metrics.cache(.tag, hit: true)
                     return .done(.success(cached.with(reference)))
                 }
@@ -195,9 +256,9 @@ public final class RegistryResolver: Sendable {
             metrics.flightStarted()
             Task { [self] in
                 let result = await FetchProgress.$current.withValue(flight.progress) {
-                    await fetch(reference, staleDigest: staleDigest, deadline: fetchDeadline)
+                    await fetch(reference, candidates: candidates.candidates, suffix: suffix, staleDigest: staleDigest, deadline: fetchDeadline)
                 }
-                finish(key, reference: reference, result: result)
+                finish(key, reference: reference, suffix: suffix, result: result)
                 flight.complete(result)
                 metrics.flightFinished()
             }
@@ -217,13 +278,13 @@ public final class RegistryResolver: Sendable {
         }
     }
 
-    private func finish(_ key: String, reference: ImageReference, result: Result<ResolvedImage, RegistryError>) {
+    private func finish(_ key: String, reference: ImageReference, suffix: String, result: Result<ResolvedImage, RegistryError>) {
         let now = ContinuousClock.now
         state.withLock { state in
             state.flights[key] = nil
             switch result {
             case .success(let resolved):
-                state.manifests.set(resolved, for: reference.name + "@" + resolved.digest)
+                state.manifests.set(resolved, for: reference.name + "@" + resolved.digest + suffix)
                 if reference.digest == nil {
                     if state.tags.count >= configuration.cacheSize * 4 { state.tags.removeAll(keepingCapacity: true) }
                     state.tags[key] = TagEntry(digest: resolved.digest, checked: now)
@@ -247,21 +308,37 @@ public final class RegistryResolver: Sendable {
 
     // MARK: - Fetching
 
-    private func fetch(_ reference: ImageReference, staleDigest: String?, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
-        do throws(RegistryError) {
-            return .success(try await fetchManifest(reference, staleDigest: staleDigest, deadline: deadline))
-        } catch {
-            return .failure(error)
+    /// Tries each candidate in turn until the registry accepts one, as the kubelet's puller does;
+    /// anonymous only when there is none. A refusal (401, 403) moves to the next candidate; any
+    /// other error is the answer, since other credentials would not change it.
+    private func fetch(_ reference: ImageReference, candidates: [CredentialCandidate], suffix: String, staleDigest: String?, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {
+        guard !candidates.isEmpty else {
+            do throws(RegistryError) {
+                return .success(try await fetchManifest(reference, credential: nil, suffix: suffix, staleDigest: staleDigest, deadline: deadline))
+            } catch {
+                return .failure(error)
+            }
         }
+        var refusals: [RegistryError] = []
+        for candidate in candidates {
+            do throws(RegistryError) {
+                return .success(try await fetchManifest(reference, credential: candidate, suffix: suffix, staleDigest: staleDigest, deadline: deadline))
+            } catch {
+                guard case .unauthorized = error else { return .failure(error) }
+                refusals.append(error)
+            }
+        }
+        if refusals.count == 1 { return .failure(refusals[0]) }
+        return .failure(.everyCredentialRefused(sources: candidates.map(\.source), last: refusals[refusals.count - 1]))
     }
 
-    private func fetchManifest(_ reference: ImageReference, staleDigest: String?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
+    private func fetchManifest(_ reference: ImageReference, credential: CredentialCandidate?, suffix: String, staleDigest: String?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
         let registry = reference.registry
         let repository = reference.repository
         if let digest = reference.digest {
-            let result = try await client.manifest(registry, repository, reference: digest, method: .GET, deadline: deadline)
+            let result = try await client.manifest(registry, repository, reference: digest, method: .GET, credential: credential, deadline: deadline)
             try RegistryResolver.verify(result.body, against: digest, what: "manifest")
-            return try await resolveManifest(result, digest: digest, reference: reference, deadline: deadline)
+            return try await resolveManifest(result, digest: digest, reference: reference, credential: credential, deadline: deadline)
         }
         let tag = reference.tag ?? "latest"
         if let staleDigest {
@@ -271,42 +348,42 @@ public final class RegistryResolver: Sendable {
             // --unresolved deny). A digest that is no longer cached is fetched as usual.
             let head: HTTPResult
             do {
-                head = try await client.manifest(registry, repository, reference: tag, method: .HEAD, deadline: deadline)
+                head = try await client.manifest(registry, repository, reference: tag, method: .HEAD, credential: credential, deadline: deadline)
             } catch {
-                if let cached = state.withLock({ $0.manifests.value(for: reference.name + "@" + staleDigest) }) {
+                if let cached = state.withLock({ $0.manifests.value(for: reference.name + "@" + staleDigest + suffix) }) {
                     metrics.staleAnswer()
                     return cached.with(reference)
                 }
                 throw error
             }
             if let current = head.headers.first(name: "docker-content-digest"), ContentDigest(current) != nil {
-                let cached = state.withLock { $0.manifests.value(for: reference.name + "@" + current) }
+                let cached = state.withLock { $0.manifests.value(for: reference.name + "@" + current + suffix) }
                 if let cached {
                     metrics.cache(.manifest, hit: true)
                     return cached.with(reference)
                 }
                 metrics.cache(.manifest, hit: false)
-                let result = try await client.manifest(registry, repository, reference: current, method: .GET, deadline: deadline)
+                let result = try await client.manifest(registry, repository, reference: current, method: .GET, credential: credential, deadline: deadline)
                 try RegistryResolver.verify(result.body, against: current, what: "manifest")
-                return try await resolveManifest(result, digest: current, reference: reference, deadline: deadline)
+                return try await resolveManifest(result, digest: current, reference: reference, credential: credential, deadline: deadline)
             }
         }
-        let result = try await client.manifest(registry, repository, reference: tag, method: .GET, deadline: deadline)
+        let result = try await client.manifest(registry, repository, reference: tag, method: .GET, credential: credential, deadline: deadline)
         let digest = ContentDigest.sha256(of: result.body).description
         if let served = result.headers.first(name: "docker-content-digest"), let parsed = ContentDigest(served), parsed.algorithm == .sha256, parsed.description != digest {
             throw .digestMismatch(what: "manifest of tag \(tag)", expected: served, actual: digest)
         }
-        return try await resolveManifest(result, digest: digest, reference: reference, deadline: deadline)
+        return try await resolveManifest(result, digest: digest, reference: reference, credential: credential, deadline: deadline)
     }
 
-    private func resolveManifest(_ result: HTTPResult, digest: String, reference: ImageReference, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
+    private func resolveManifest(_ result: HTTPResult, digest: String, reference: ImageReference, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedImage {
         let contentType = result.headers.first(name: "content-type") ?? ""
         let manifest = try await parse(result, what: "manifest \(reference.tag ?? digest)", deadline: deadline) { body throws(RegistryDocumentError) in
             try RegistryManifest.parse(body, contentType: contentType)
         }
         switch manifest {
         case .image(let config):
-            let configuration = try await fetchConfig(reference, config.digest, deadline: deadline)
+            let configuration = try await fetchConfig(reference, config.digest, credential: credential, deadline: deadline)
             return ResolvedImage(reference: reference, digest: digest, variants: [
                 ResolvedVariant(platform: configuration.platform, user: configuration.user, manifestDigest: digest, configDigest: config.digest),
             ], isIndex: false)
@@ -323,7 +400,7 @@ public final class RegistryResolver: Sendable {
                 for (position, descriptor) in selected.enumerated() {
                     group.addTask {
                         do throws(RegistryError) {
-                            return (position, .success(try await self.resolveChild(descriptor, reference: reference, deadline: deadline)))
+                            return (position, .success(try await self.resolveChild(descriptor, reference: reference, credential: credential, deadline: deadline)))
                         } catch {
                             return (position, .failure(error))
                         }
@@ -356,8 +433,8 @@ public final class RegistryResolver: Sendable {
         }
     }
 
-    private func resolveChild(_ descriptor: Descriptor, reference: ImageReference, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedVariant {
-        let result = try await client.manifest(reference.registry, reference.repository, reference: descriptor.digest, method: .GET, deadline: deadline)
+    private func resolveChild(_ descriptor: Descriptor, reference: ImageReference, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedVariant {
+        let result = try await client.manifest(reference.registry, reference.repository, reference: descriptor.digest, method: .GET, credential: credential, deadline: deadline)
         try RegistryResolver.verify(result.body, against: descriptor.digest, what: "manifest")
         let contentType = result.headers.first(name: "content-type") ?? descriptor.mediaType ?? ""
         let manifest = try await parse(result, what: "manifest \(descriptor.digest)", deadline: deadline) { body throws(RegistryDocumentError) in
@@ -366,17 +443,17 @@ public final class RegistryResolver: Sendable {
         guard case .image(let config) = manifest else {
             throw .document(what: "manifest \(descriptor.digest)", reason: "an index inside an index is not supported")
         }
-        let configuration = try await fetchConfig(reference, config.digest, deadline: deadline)
+        let configuration = try await fetchConfig(reference, config.digest, credential: credential, deadline: deadline)
         return ResolvedVariant(platform: descriptor.platform ?? configuration.platform, user: configuration.user, manifestDigest: descriptor.digest, configDigest: config.digest)
     }
 
-    private func fetchConfig(_ reference: ImageReference, _ digest: String, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ImageConfiguration {
+    private func fetchConfig(_ reference: ImageReference, _ digest: String, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ImageConfiguration {
         if let cached = state.withLock({ $0.configs.value(for: digest) }) {
             metrics.cache(.config, hit: true)
             return cached
         }
         metrics.cache(.config, hit: false)
-        let result = try await client.blob(reference.registry, reference.repository, digest: digest, deadline: deadline)
+        let result = try await client.blob(reference.registry, reference.repository, digest: digest, credential: credential, deadline: deadline)
         try RegistryResolver.verify(result.body, against: digest, what: "config blob")
         let configuration = try await parse(result, what: "config blob \(digest)", deadline: deadline) { body throws(RegistryDocumentError) in
             try ImageConfiguration.parse(body)

@@ -35,6 +35,7 @@ enum EnvironmentOptions {
         "threads", "log-level", "platform", "registry-auth-file", "registry-allow-insecure", "registry-allowlist",
         "registry-ca-file", "registry-timeout", "registry-cache-size", "registry-tag-ttl", "registry-failure-ttl",
         "registry-max-concurrent-fetches", "registry-max-bytes-in-flight",
+        "image-credential-provider-config", "image-credential-provider-bin-dir",
         "client-allowed-names", "max-containers-per-review", "max-images-per-review", "node-os",
         "max-pending-handshakes", "max-pending-handshakes-per-source", "handshake-timeout", "first-request-timeout",
         "metrics-max-connections", "metrics-idle-timeout", "metrics-request-timeout",

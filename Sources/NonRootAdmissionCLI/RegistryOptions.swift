@@ -9,8 +9,14 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Node platform to evaluate, os/arch[/variant]; repeatable or comma-separated. Default: every linux (and windows) platform an index lists.", valueName: "platform"))
     var platform: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Registry credentials: a docker config.json (the .dockerconfigjson of a kubernetes.io/dockerconfigjson Secret).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The node's registry credentials: a docker config.json (or .dockercfg), matched to images as the kubelet's keyring does; every matching credential is tried in turn.", valueName: "file"))
     var registryAuthFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("The kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1): a file, or a directory of *.json, *.yaml and *.yml files read in order. Each matching plugin runs with a CredentialProviderRequest on stdin; a failure leaves the image unresolved.", valueName: "path"))
+    var imageCredentialProviderConfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("The directory of the credential provider plugins named in --image-credential-provider-config.", valueName: "dir"))
+    var imageCredentialProviderBinDir: String?
 
     @Option(name: .long, help: ArgumentHelp("Allow plain HTTP to this registry; repeatable or comma-separated. Without a port, only port 80. Credentials are still never sent over HTTP.", valueName: "host[:port]"))
     var registryAllowInsecure: [String] = []
@@ -60,6 +66,9 @@ struct RegistryOptions: ParsableArguments {
             throw ValidationError("--registry-max-bytes-in-flight must be at least \(minimum) (the largest registry document, 1 MiB, while it is parsed)")
         }
         _ = try privateAccess()
+        if (imageCredentialProviderConfig == nil) != (imageCredentialProviderBinDir == nil) {
+            throw ValidationError("--image-credential-provider-config and --image-credential-provider-bin-dir go together")
+        }
     }
 
     /// `--registry-allow-private`: none, all (bare), or the listed ranges and hosts.
@@ -99,7 +108,15 @@ struct RegistryOptions: ParsableArguments {
         configuration.userAgent = "nonroot-admission/\(NonRootAdmission.version)"
         if let registryAuthFile {
             do {
-                configuration.credentials = try RegistryCredentials.load(path: registryAuthFile)
+                configuration.credentials = try DockerKeyring.load(path: registryAuthFile)
+            } catch {
+                Console.error("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        if let imageCredentialProviderConfig, let imageCredentialProviderBinDir {
+            do {
+                configuration.credentialProviders = try CredentialProviderConfiguration.load(configPath: imageCredentialProviderConfig, binDir: imageCredentialProviderBinDir)
             } catch {
                 Console.error("error: \(error)")
                 throw ExitCode(2)

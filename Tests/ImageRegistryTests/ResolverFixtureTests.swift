@@ -131,15 +131,15 @@ struct ResolverFixtureTests {
         guard let fixture = RegistryFixture.required() else { return }
         let anonymous = try Self.resolver(fixture)
         #expect(Self.users(await anonymous.resolve("\(fixture.basic)/oci/users:user-app-app", deadline: Self.soon))
-            == ["error: registry \(fixture.basic) refused access: the registry requires credentials and --registry-auth-file has none for \(fixture.basic)"])
+            == ["error: registry \(fixture.basic) refused access: the registry requires credentials and none were found for \(fixture.basic)"])
         await anonymous.shutdown()
 
-        let credentialed = try Self.resolver(fixture) { $0.credentials = try! RegistryCredentials.load(path: fixture.dockerConfig) }
+        let credentialed = try Self.resolver(fixture) { $0.credentials = try! DockerKeyring.load(path: fixture.dockerConfig) }
         #expect(Self.users(await credentialed.resolve("\(fixture.basic)/oci/users:user-app-app", deadline: Self.soon)) == ["linux/amd64=app:app"])
         #expect(Self.users(await credentialed.resolve("\(fixture.basic)/v2s2/users:multiarch", deadline: Self.soon)) == ["linux/amd64=1000", "linux/arm64/v8=0"])
         await credentialed.shutdown()
 
-        let wrong = try Self.resolver(fixture) { $0.credentials = try! RegistryCredentials.parse(Array(#"{"auths":{"\#(fixture.basic)":{"username":"testuser","password":"wrong"}}}"#.utf8), source: "t") }
+        let wrong = try Self.resolver(fixture) { $0.credentials = try! DockerKeyring.parse(Array(#"{"auths":{"\#(fixture.basic)":{"username":"testuser","password":"wrong"}}}"#.utf8), source: "t") }
         #expect(Self.users(await wrong.resolve("\(fixture.basic)/oci/users:user-app", deadline: Self.soon))
             == ["error: registry \(fixture.basic) refused access: UNAUTHORIZED: authentication required"])
         await wrong.shutdown()
@@ -150,16 +150,16 @@ struct ResolverFixtureTests {
         let anonymous = try Self.resolver(fixture)
         #expect(Self.users(await anonymous.resolve("\(fixture.token)/v2s2/users:multiarch", deadline: Self.soon)) == ["linux/amd64=1000", "linux/arm64/v8=0"])
         #expect(Self.users(await anonymous.resolve("\(fixture.token)/private/users:user-1000", deadline: Self.soon))
-            == ["error: registry \(fixture.token) refused access: UNAUTHORIZED: authentication required (anonymous; --registry-auth-file has no credentials for \(fixture.token))"])
+            == ["error: registry \(fixture.token) refused access: UNAUTHORIZED: authentication required (anonymous; no credentials for \(fixture.token))"])
         await anonymous.shutdown()
 
-        let credentialed = try Self.resolver(fixture) { $0.credentials = try! RegistryCredentials.load(path: fixture.dockerConfig) }
+        let credentialed = try Self.resolver(fixture) { $0.credentials = try! DockerKeyring.load(path: fixture.dockerConfig) }
         #expect(Self.users(await credentialed.resolve("\(fixture.token)/private/users:user-1000", deadline: Self.soon)) == ["linux/amd64=1000"])
         await credentialed.shutdown()
 
-        let wrong = try Self.resolver(fixture) { $0.credentials = try! RegistryCredentials.parse(Array(#"{"auths":{"\#(fixture.token)":{"username":"testuser","password":"wrong"}}}"#.utf8), source: "t") }
+        let wrong = try Self.resolver(fixture) { $0.credentials = try! DockerKeyring.parse(Array(#"{"auths":{"\#(fixture.token)":{"username":"testuser","password":"wrong"}}}"#.utf8), source: "t") }
         #expect(Self.users(await wrong.resolve("\(fixture.token)/oci/users:user-0", deadline: Self.soon))
-            == ["error: registry \(fixture.token) refused access: token server \(fixture.host("REGFIX_TOKEN_REALM")) answered 401 Unauthorized for the credentials in --registry-auth-file: UNAUTHORIZED: invalid credentials"])
+            == ["error: registry \(fixture.token) refused access: token server \(fixture.host("REGFIX_TOKEN_REALM")) answered 401 Unauthorized for the credentials from --registry-auth-file: UNAUTHORIZED: invalid credentials"])
         await wrong.shutdown()
     }
 
@@ -167,7 +167,7 @@ struct ResolverFixtureTests {
     /// Authorization header: the lookup only works if the credentials stay behind.
     @Test func crossOriginRedirectDropsCredentials() async throws {
         guard let fixture = RegistryFixture.required() else { return }
-        let resolver = try Self.resolver(fixture) { $0.credentials = try! RegistryCredentials.load(path: fixture.dockerConfig) }
+        let resolver = try Self.resolver(fixture) { $0.credentials = try! DockerKeyring.load(path: fixture.dockerConfig) }
         #expect(Self.users(await resolver.resolve("\(fixture.redirect)/oci/users:user-65532", deadline: Self.soon)) == ["linux/amd64=65532"])
         #expect(Self.users(await resolver.resolve("\(fixture.redirect)/v2s2/users:user-root", deadline: Self.soon)) == ["linux/amd64=root"])
         await resolver.shutdown()
@@ -182,7 +182,7 @@ struct ResolverFixtureTests {
         ("garbage", "manifest user-0: manifest is not valid JSON: line 1, column 1 (byte 0): unexpected character '<', expected a value"),
         ("bigmanifest", "manifest user-0 is larger than 1 MiB, the most read for one registry document"),
         ("redirectloop", "more than 3 redirects"),
-        ("basic401", "registry FAULTS refused access: the registry requires credentials and --registry-auth-file has none for FAULTS"),
+        ("basic401", "registry FAULTS refused access: the registry requires credentials and none were found for FAULTS"),
     ])
     func faultsBecomeReasons(kind: String, reason: String) async throws {
         guard let fixture = RegistryFixture.required() else { return }
@@ -213,7 +213,7 @@ struct ResolverFixtureTests {
     /// challenge whose realm is itself. The registry's credentials must not go there.
     @Test func challengesFromARedirectedHopAreNotAnswered() async throws {
         guard let fixture = RegistryFixture.required() else { return }
-        let credentials = try RegistryCredentials.parse(Array(#"{"auths":{"\#(fixture.faults)":{"username":"testuser","password":"testpassword"}}}"#.utf8), source: "t")
+        let credentials = try DockerKeyring.parse(Array(#"{"auths":{"\#(fixture.faults)":{"username":"testuser","password":"testpassword"}}}"#.utf8), source: "t")
         let resolver = try Self.resolver(fixture) { $0.credentials = credentials }
         let blobhost = fixture.host("REGFIX_BLOBHOST_URL")
         #expect(Self.users(await resolver.resolve("\(fixture.faults)/fault/redirectchallenge/oci/users:user-0", deadline: Self.soon))
@@ -284,7 +284,7 @@ struct ResolverFixtureTests {
     @Test func credentialsAreNeverSentOverPlainHTTP() async throws {
         guard let fixture = RegistryFixture.required() else { return }
         let resolver = try Self.resolver(fixture) {
-            $0.credentials = try! RegistryCredentials.parse(Array(#"{"auths":{"\#(fixture.faults)":{"username":"u","password":"secret"}}}"#.utf8), source: "t")
+            $0.credentials = try! DockerKeyring.parse(Array(#"{"auths":{"\#(fixture.faults)":{"username":"u","password":"secret"}}}"#.utf8), source: "t")
         }
         #expect(Self.users(await resolver.resolve("\(fixture.faults)/fault/basic401/oci/users:user-0", deadline: Self.soon))
             == ["error: registry \(fixture.faults) asks for credentials over plain HTTP; they are never sent unencrypted"])

@@ -63,9 +63,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     // Credentials: every stored host answers, passwords never show in descriptions.
     do {
-        let credentials = try RegistryCredentials.parse(body, source: "fuzz")
-        for host in ["docker.io", "index.docker.io", "ghcr.io", "localhost:5000", text.lowercased()] {
-            if let basic = credentials.credentials(for: host) {
+        let keyring = try DockerKeyring.parse(body, source: "fuzz")
+        for image in ["docker.io/library/nginx", "ghcr.io/acme/api", "localhost:5000/x", text] {
+            for basic in keyring.lookup(image) {
                 require(basic.description == basic.username + ":<redacted>", "credentials description")
             }
         }
