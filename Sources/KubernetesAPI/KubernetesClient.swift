@@ -15,6 +15,8 @@ public struct KubernetesClientConfiguration: Sendable {
     public var cacheLifetime: Duration = .seconds(30)
     /// Most answers kept, per kind.
     public var maximumCacheEntries = 1024
+    /// Most bytes of Secret data (and ServiceAccount names) kept, per kind; a larger answer is not cached.
+    public var maximumCacheBytes = 16 << 20
 
     public init(cluster: InClusterConfiguration) {
         self.cluster = cluster
@@ -56,8 +58,12 @@ public final class KubernetesClient: KubernetesObjectReader {
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
         self.token = ServiceAccountToken(path: configuration.cluster.tokenPath)
         self.logger = logger
-        self.secrets = AnswerCache(lifetime: configuration.cacheLifetime, capacity: configuration.maximumCacheEntries)
-        self.serviceAccounts = AnswerCache(lifetime: configuration.cacheLifetime, capacity: configuration.maximumCacheEntries)
+        self.secrets = AnswerCache(lifetime: configuration.cacheLifetime, capacity: configuration.maximumCacheEntries, maximumBytes: configuration.maximumCacheBytes) {
+            $0.data.values.reduce(256) { $0 + $1.count }
+        }
+        self.serviceAccounts = AnswerCache(lifetime: configuration.cacheLifetime, capacity: configuration.maximumCacheEntries, maximumBytes: configuration.maximumCacheBytes) {
+            $0.imagePullSecrets.reduce(256) { $0 + $1.utf8.count + 16 }
+        }
     }
 
     /// Closes the connections. Call once, when reads are over.

@@ -114,8 +114,8 @@ struct PullSecretsTests {
         #expect(try server.requests().count == 2)
     }
 
-    @Test func theAnswerCacheIsBounded() async {
-        let cache = AnswerCache<Int>(lifetime: .seconds(60), capacity: 16)
+    @Test func theAnswerCacheIsBoundedInEntries() async {
+        let cache = AnswerCache<Int>(lifetime: .seconds(60), capacity: 16, maximumBytes: 1 << 20) { _ in 1 }
         for index in 0..<100 {
             _ = await cache.answer(for: "k\(index)") { .success(index) }
             #expect(cache.count <= 16)
@@ -123,6 +123,26 @@ struct PullSecretsTests {
         // The newest stay; the oldest went first.
         #expect(await cache.answer(for: "k99") { .success(-1) } == .success(99))
         #expect(await cache.answer(for: "k0") { .success(-1) } == .success(-1))
+    }
+
+    @Test func theAnswerCacheIsBoundedInBytes() async {
+        let cache = AnswerCache<[UInt8]>(lifetime: .seconds(60), capacity: 1000, maximumBytes: 1000) { $0.count }
+        for index in 0..<10 {
+            _ = await cache.answer(for: "k\(index)") { .success([UInt8](repeating: 0, count: 300)) }
+            #expect(cache.bytes <= 1000)
+        }
+        #expect(cache.count == 3)
+        #expect(cache.bytes == 900)
+        // Larger than the whole cache: answered, not kept.
+        _ = await cache.answer(for: "huge") { .success([UInt8](repeating: 0, count: 1001)) }
+        #expect(cache.count == 3)
+        // Errors that stay true are kept (at 256 bytes); transport errors are not.
+        _ = await cache.answer(for: "gone") { .failure(.notFound("x")) }
+        _ = await cache.answer(for: "down") { .failure(.transport("connection refused")) }
+        #expect(cache.count == 3)
+        #expect(cache.bytes == 856)
+        #expect(await cache.answer(for: "gone") { .success([]) } == .failure(.notFound("x")))
+        #expect(await cache.answer(for: "down") { .success([1]) } == .success([1]))
     }
 }
 
