@@ -51,6 +51,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // Reads pull secrets from the API server as the kubelet does: in-cluster config, GET by name only, cached.
+        .target(name: "KubernetesAPI", dependencies: [
+            "AdmissionModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The decision pipeline shared by the server and the command line: bytes in, response out.
         .target(name: "AdmissionCore", dependencies: ["AdmissionModel", "NonRootPolicy", "ImageResolution"]),
         // Readers for replay and check: JSON, JSON Lines, multi-document YAML, audit logs, manifests.
@@ -81,6 +89,7 @@ let package = Package(
         .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "TestSupport"]),
         .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageResolution", "NonRootPolicy", "TestSupport"]),
+        .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", "TestSupport"], exclude: ["Support/fake-apiserver.py"]),
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// components/pull-secrets: opt-in API access for reading pull secrets, and none without it.
+@Suite("pull-secrets component")
+struct PullSecretsComponentTests {
+    static let rbacKinds: Set<String> = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+
+    /// Every overlay under deploy/overlays (none includes the component): no token, no RBAC.
+    @Test(arguments: Install.overlays)
+    func theDefaultInstallHasNoAPIAccess(_ overlay: String) async throws {
+        let rendered = try await RenderedOverlay.render(overlay)
+        #expect(try rendered.deployment[path: "spec.template.spec.automountServiceAccountToken"] as? Bool == false)
+        #expect(try rendered.object(kind: "ServiceAccount", name: "nonroot-admission")["automountServiceAccountToken"] as? Bool == false)
+        #expect(rendered.documents.filter { Self.rbacKinds.contains($0["kind"] as? String ?? "") }.isEmpty)
+        #expect(!rendered.yaml.contains("serviceAccountToken"))
+    }
+
+    /// The dry-run overlay plus the component, rendered from a scratch copy of deploy/.
+    static func renderWithComponent() async throws -> RenderedOverlay {
+        try await RenderedOverlay.renderAnew("pull-secrets-test") { deploy in
+            let overlay = deploy.appendingPathComponent("overlays/pull-secrets-test")
+            try FileManager.default.createDirectory(at: overlay, withIntermediateDirectories: true)
+            try """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                - ../../base
+                components:
+                - ../../components/dry-run
+                - ../../components/pull-secrets
+                - ../../../certs/out
+
+                """.write(to: overlay.appendingPathComponent("kustomization.yaml"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    @Test func theComponentGrantsExactlyGetOnSecretsAndServiceAccounts() async throws {
+        let rendered = try await Self.renderWithComponent()
+        let role = try rendered.object(kind: "ClusterRole", name: "nonroot-admission-pull-secrets")
+        let rules = try #require(role["rules"] as? [[String: Any]])
+        #expect(rules.count == 1)
+        #expect(rules.first?["apiGroups"] as? [String] == [""])
+        #expect(rules.first?["resources"] as? [String] == ["secrets", "serviceaccounts"])
+        #expect(rules.first?["verbs"] as? [String] == ["get"])
+        #expect(rules.first?["resourceNames"] == nil && rules.first?["nonResourceURLs"] == nil)
+
+        let binding = try rendered.object(kind: "ClusterRoleBinding", name: "nonroot-admission-pull-secrets")
+        #expect(binding[path: "roleRef.kind"] as? String == "ClusterRole")
+        #expect(binding[path: "roleRef.name"] as? String == "nonroot-admission-pull-secrets")
+        let subjects = try #require(binding["subjects"] as? [[String: String]])
+        #expect(subjects == [["kind": "ServiceAccount", "name": "nonroot-admission", "namespace": Install.namespace]])
+        // The only RBAC objects rendered.
+        #expect(rendered.documents.filter { Self.rbacKinds.contains($0["kind"] as? String ?? "") }.count == 2)
+
+        #expect(try rendered.deployment[path: "spec.template.spec.automountServiceAccountToken"] as? Bool == true)
+        #expect(try rendered.deployment[path: "spec.template.spec.serviceAccountName"] as? String == "nonroot-admission")
+        let egress = try rendered.object(kind: "NetworkPolicy", name: "nonroot-admission")[path: "spec.egress"] as? [[String: Any]] ?? []
+        let ports = egress.flatMap { $0["ports"] as? [[String: Any]] ?? [] }.compactMap { $0["port"] as? Int }
+        #expect(ports.contains(443) && ports.contains(6443), "\(ports)")
+    }
+
+    @Test func theComponentValidatesAgainstKubernetesSchemas() async throws {
+        let rendered = try await Self.renderWithComponent()
+        let result = try await Shell.run("python3", ["-m", "kubernetes_validate", "-k", "1.30.0", "--strict", rendered.file], timeout: .seconds(120))
+        #expect(result.succeeded, "\(result)")
+        let passed = (result.stdout + result.stderr).split(separator: "\n").filter { $0.hasPrefix("INFO") && $0.contains(" passed for resource ") }
+        #expect(passed.count == rendered.documents.count, "\(result)")
+    }
+}
