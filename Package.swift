@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "ReviewInput", dependencies: ["AdmissionModel", "YAML"]),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore",
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer",
+            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

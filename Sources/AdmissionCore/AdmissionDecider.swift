@@ -12,11 +12,33 @@ public struct PreparedReview: Sendable {
     var name: String
     let evaluator: PolicyEvaluator
 
+    /// Where the kubelet would find pull secrets for this review's images: the pod's `imagePullSecrets`,
+    /// or for a workload template the ServiceAccount's when the template names none. Nil when nothing
+    /// is evaluated.
+    public var pullSecretReference: PullSecretReference? {
+        guard let pod else { return nil }
+        let isPod: Bool
+        if case .pod = pod.subject { isPod = true } else { isPod = false }
+        return PullSecretReference(
+            namespace: namespace, imagePullSecrets: pod.spec.imagePullSecrets,
+            serviceAccountName: isPod ? nil : pod.spec.serviceAccountName, isTemplate: !isPod)
+    }
+
     /// The images whose USER the decision needs, in first-use order. Computed (an evaluation) on each
     /// access: the server asks only when some image is not known at once (`decideIfKnown`).
     public var imagesNeeded: [String] {
         pod.map { evaluator.imagesNeeded(for: $0) } ?? []
     }
+}
+
+/// The pull secrets a review names, as `KubernetesAPI.PullSecrets` reads them.
+public struct PullSecretReference: Sendable, Equatable {
+    public var namespace: String
+    public var imagePullSecrets: [String]
+    /// A template's `serviceAccountName`; nil for a Pod, which the ServiceAccount admission plugin has
+    /// already given the ServiceAccount's secrets when it named none.
+    public var serviceAccountName: String?
+    public var isTemplate: Bool
 }
 
 /// Turns AdmissionReviews into responses: decode, select containers, evaluate, answer.
@@ -102,8 +124,18 @@ public struct AdmissionDecider: Sendable {
     /// caller then looks up `prepared.imagesNeeded` and calls `decide(_:mode:images:)`.
     public func decideIfKnown(_ prepared: PreparedReview, mode: EnforcementMode? = nil, known: (String) -> ImageUserLookup?) -> Decision? {
         var complete = true
+        // The checks may ask for one image more than once (once per node OS): ask `known` once, so that a
+        // cache it reads counts one hit per image.
+        var asked: [String: ImageUserLookup?] = [:]
         let decision = decide(prepared, mode: mode) { image in
-            if let lookup = known(image) { return lookup }
+            let lookup: ImageUserLookup?
+            if let previous = asked[image] {
+                lookup = previous
+            } else {
+                lookup = known(image)
+                asked[image] = .some(lookup)
+            }
+            if let lookup { return lookup }
             complete = false
             return .unresolved(reason: "not looked up")
         }

@@ -34,12 +34,19 @@ public struct PodSpec: Sendable, Equatable {
     /// `spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution`; preferred terms
     /// and pod affinity restrict no node, so they are not read.
     public var requiredNodeAffinity: NodeSelector?
+    /// `spec.imagePullSecrets[].name`, in order, empty names included (the kubelet skips them).
+    public var imagePullSecrets: [String]
+    /// `spec.serviceAccountName`, nil when unset.
+    public var serviceAccountName: String?
 
     public init(
         initContainers: [Container] = [], containers: [Container] = [], ephemeralContainers: [Container] = [],
         securityContext: PodSecurityContext? = nil, os: PodOS? = nil, hostUsers: Bool? = nil,
-        nodeSelector: [String: String] = [:], requiredNodeAffinity: NodeSelector? = nil
+        nodeSelector: [String: String] = [:], requiredNodeAffinity: NodeSelector? = nil,
+        imagePullSecrets: [String] = [], serviceAccountName: String? = nil
     ) {
+        self.imagePullSecrets = imagePullSecrets
+        self.serviceAccountName = serviceAccountName
         self.initContainers = initContainers
         self.containers = containers
         self.ephemeralContainers = ephemeralContainers
@@ -66,6 +73,11 @@ public struct PodSpec: Sendable, Equatable {
                 nodeSelector[key] = text
             }
         }
+        imagePullSecrets = try json.array("imagePullSecrets").map { (reference) throws(ModelDecodingError) in
+            guard reference.isObject else { throw ModelDecodingError(at: reference, "expected a LocalObjectReference object, found \(reference.typeName)") }
+            return try reference.string("name") ?? ""
+        }
+        serviceAccountName = try json.string("serviceAccountName")
         requiredNodeAffinity = try json.object("affinity")?.object("nodeAffinity")?
             .object("requiredDuringSchedulingIgnoredDuringExecution")
             .map { (v) throws(ModelDecodingError) in try NodeSelector(json: v) }

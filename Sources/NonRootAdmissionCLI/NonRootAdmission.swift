@@ -39,10 +39,11 @@ enum EnvironmentOptions {
         "client-allowed-names", "max-containers-per-review", "max-images-per-review", "node-os",
         "max-pending-handshakes", "max-pending-handshakes-per-source", "handshake-timeout", "first-request-timeout",
         "metrics-max-connections", "metrics-idle-timeout", "metrics-request-timeout",
+        "kubernetes-token-file", "kubernetes-ca-file",
     ]
 
     /// The flags of `serve`, set by a variable of `true` or `1`.
-    static let serveFlags = ["registry", "registry-allow-private"]
+    static let serveFlags = ["registry", "registry-allow-private", "pull-secrets"]
     /// Flags that also take a value: any other non-empty value but `false`/`0` is passed as `--flag=value`.
     static let serveFlagsWithValue: Set = ["registry-allow-private"]
 

@@ -1,6 +1,8 @@
 import AdmissionCore
 import ArgumentParser
+import FoundationEssentials
 import ImageRegistry
+import KubernetesAPI
 import Logging
 import NonRootPolicy
 import WebhookServer
@@ -102,6 +104,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("After SIGTERM, exit by this time even if requests are still open.", valueName: "duration"))
     var shutdownGracePeriod: DurationArgument = .init(.seconds(25))
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "With --registry: look images up with each review's pull secrets (the pod's imagePullSecrets, or a template's ServiceAccount's), read by name from the API server with the pod's own service-account token (in-cluster configuration). Needs get on secrets and serviceaccounts: deploy/components/pull-secrets."))
+    var pullSecrets = false
+
+    @Option(name: .long, help: ArgumentHelp("Service-account token for --pull-secrets, re-read as it rotates.", valueName: "file"))
+    var kubernetesTokenFile: String = InClusterConfiguration.defaultTokenPath
+
+    @Option(name: .long, help: ArgumentHelp("The cluster CA for --pull-secrets: the only root trusted for the API server.", valueName: "file"))
+    var kubernetesCaFile: String = InClusterConfiguration.defaultCAPath
+
     @Option(name: .long, help: "Event loop threads; 0 means one per core.")
     var threads: Int = 0
 
@@ -119,6 +131,9 @@ struct Serve: AsyncParsableCommand {
         if let clientAllowedNames {
             guard clientCaFile != nil else { throw ValidationError("--client-allowed-names needs --client-ca-file") }
             guard !allowedClientNames.isEmpty else { throw ValidationError("--client-allowed-names is empty: \"\(clientAllowedNames)\"") }
+        }
+        guard !pullSecrets || registry.registry else {
+            throw ValidationError("--pull-secrets needs --registry: pull secrets are used only for registry lookups")
         }
         guard !registry.registry || registry.registryTimeout.duration < requestTimeout.duration else {
             throw ValidationError("--registry-timeout must be shorter than --request-timeout")
@@ -152,7 +167,8 @@ struct Serve: AsyncParsableCommand {
             recordMaximumBytes: recordMaxBytes,
             shutdownDelay: shutdownDelay.duration,
             shutdownGracePeriod: shutdownGracePeriod.duration,
-            threads: threads)
+            threads: threads,
+            kubernetesAPI: try kubernetesAPI(logger: logger))
         do {
             try await WebhookServer.run(configuration, version: NonRootAdmission.version, logger: logger)
         } catch let error as TLSSetupError {
@@ -160,6 +176,20 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         } catch let error as RegistrySetupError {
             logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension Serve {
+    /// The in-cluster API configuration for `--pull-secrets`; outside a cluster that is a startup error.
+    func kubernetesAPI(logger: Logger) throws -> InClusterConfiguration? {
+        guard pullSecrets else { return nil }
+        do {
+            return try InClusterConfiguration.load(
+                environment: ProcessInfo.processInfo.environment, tokenPath: kubernetesTokenFile, caPath: kubernetesCaFile)
+        } catch {
+            logger.critical("cannot start: --pull-secrets: \(error)")
             throw ExitCode(1)
         }
     }

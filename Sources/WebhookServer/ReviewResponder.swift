@@ -1,4 +1,6 @@
 import AdmissionCore
+import ImageRegistry
+import KubernetesAPI
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -64,8 +66,14 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
             let eventLoop = context.eventLoop
             let bound = NIOLoopBound((handler: self, context: context, request: request), eventLoop: eventLoop)
             let mode = request.mode
+            let pullSecrets = shared.pullSecrets
+            let logger = shared.logger
             Task {
-                let found = await images.resolve(prepared.imagesNeeded, deadline: deadline)
+                var keyring: DockerKeyring?
+                if let pullSecrets, let reference = prepared.pullSecretReference {
+                    keyring = await ReviewResponder.keyring(for: reference, from: pullSecrets, uid: prepared.review.request.uid, logger: logger)
+                }
+                let found = await images.resolve(prepared.imagesNeeded, pullSecrets: keyring, deadline: deadline)
                 let answer = pipeline.finish(prepared, mode: mode, images: found)
                 eventLoop.execute {
                     let (handler, context, request) = bound.value
@@ -98,6 +106,31 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
     private func finish(_ request: CollectedReview) {
         request.hold.release()
         deciding = nil
+    }
+
+    /// The review's pull secrets as one keyring, as the kubelet merges a pod's secrets. A secret that cannot
+    /// be read, is not a docker config or does not parse is left out with a warning naming it (never its data).
+    static func keyring(for reference: PullSecretReference, from source: PullSecrets, uid: String, logger: Logger) async -> DockerKeyring? {
+        let lookup = reference.isTemplate
+            ? await source.forTemplate(namespace: reference.namespace, imagePullSecrets: reference.imagePullSecrets, serviceAccountName: reference.serviceAccountName)
+            : await source.forPod(namespace: reference.namespace, imagePullSecrets: reference.imagePullSecrets)
+        for skipped in lookup.skipped {
+            logger.warning("pull secret not used", metadata: ["uid": "\(uid)", "namespace": "\(reference.namespace)", "reason": "\(skipped)"])
+        }
+        if let error = lookup.serviceAccountError {
+            logger.warning("service account not read", metadata: ["uid": "\(uid)", "namespace": "\(reference.namespace)", "reason": "\(error)"])
+        }
+        guard !lookup.secrets.isEmpty else { return nil }
+        var keyring = DockerKeyring()
+        for secret in lookup.secrets {
+            let source = "secret \(reference.namespace)/\(secret.name)"
+            do {
+                keyring.add(contentsOf: try DockerKeyring.parse(secret.config, format: secret.format == .dockercfg ? .dockercfg : .dockerConfigJSON, source: source))
+            } catch {
+                logger.warning("pull secret not used", metadata: ["uid": "\(uid)", "namespace": "\(reference.namespace)", "reason": "\(error)"])
+            }
+        }
+        return keyring
     }
 
     /// When registry lookups must be over: the apiserver's `?timeout=` less a margin for the answer

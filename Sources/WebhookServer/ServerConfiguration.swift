@@ -1,6 +1,7 @@
 public import AdmissionCore
 public import ImageRegistry
 public import ImageResolution
+public import KubernetesAPI
 
 /// A `HOST:PORT` to listen on.
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
@@ -131,6 +132,8 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// Event loop threads; 0 means one per core.
     public var threads: Int
+    /// Read each review's pull secrets from this API server for its registry lookups (`--pull-secrets`), or nil.
+    public var kubernetesAPI: InClusterConfiguration?
 
     public init(
         listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8443),
@@ -146,8 +149,10 @@ public struct ServerConfiguration: Sendable {
         recordMaximumBytes: Int = 256 << 20,
         shutdownDelay: Duration = .seconds(5),
         shutdownGracePeriod: Duration = .seconds(25),
-        threads: Int = 0
+        threads: Int = 0,
+        kubernetesAPI: InClusterConfiguration? = nil
     ) {
+        self.kubernetesAPI = kubernetesAPI
         self.listen = listen
         self.metricsListen = metricsListen
         self.tls = tls

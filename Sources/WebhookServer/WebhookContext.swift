@@ -2,6 +2,7 @@ import AdmissionCore
 import AdmissionModel
 import ImageRegistry
 import ImageResolution
+import KubernetesAPI
 import Logging
 import Synchronization
 
@@ -20,11 +21,14 @@ final class WebhookContext: Sendable {
     /// Where large reviews are decided, so that a 7 MiB review never holds up the event loops that
     /// answer ordinary ones. One thread, at a lower priority than the loops.
     let heavyWork: HeavyWork
+    /// Reads a review's pull secrets for its registry lookups, when `--pull-secrets` is on.
+    let pullSecrets: PullSecrets?
 
     init(
         decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?,
-        readiness: Readiness, heavyWork: HeavyWork, bodyBudget: ByteBudget
+        readiness: Readiness, heavyWork: HeavyWork, bodyBudget: ByteBudget, pullSecrets: PullSecrets? = nil
     ) {
+        self.pullSecrets = pullSecrets
         self.decider = decider
         self.images = images
         self.pipeline = ReviewPipeline(decider: decider, images: images)

@@ -1,5 +1,6 @@
 import AdmissionCore
 import ImageRegistry
+import KubernetesAPI
 public import Logging
 import NIOCertificateReloading
 import NIOCore
@@ -35,10 +36,17 @@ public enum WebhookServer {
             try RegistryResolver(configuration: registryConfiguration)
         }
         let heavyWork = HeavyWork()
+        // Pull secrets are read with the webhook's own token, by name, for reviews that need a lookup.
+        let kubernetes = try configuration.kubernetesAPI.map { cluster throws(KubernetesAPIError) in
+            var settings = KubernetesClientConfiguration(cluster: cluster)
+            // Inside a lookup's deadline (at most --registry-timeout), which the registry needs most of.
+            settings.timeout = .seconds(1)
+            return try KubernetesClient(configuration: settings, logger: logger)
+        }
         let context = WebhookContext(
             decider: AdmissionDecider(configuration: configuration.decision), images: ImageResolver(catalog: configuration.catalog, registry: registry),
             limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness, heavyWork: heavyWork,
-            bodyBudget: budget)
+            bodyBudget: budget, pullSecrets: kubernetes.map { PullSecrets(reader: $0) })
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let service = ListenerService(configuration: configuration, group: group, tls: tls, context: context, logger: logger)
@@ -54,11 +62,13 @@ public enum WebhookServer {
         } catch {
             await registry?.shutdown()
             await heavyWork.shutdown()
+            await kubernetes?.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
         await registry?.shutdown()
         await heavyWork.shutdown()
+        await kubernetes?.shutdown()
         try await group.shutdownGracefully()
         logger.notice("stopped")
     }

@@ -120,23 +120,30 @@ struct ClientTests {
 
     @Test func answersAndNotFoundAreCachedThenExpire() async throws {
         let server = try FakeAPIServer(routes: APIObjects.routes)
-        var configuration = server.configuration()
-        configuration.cacheLifetime = .milliseconds(400)
-        let client = try KubernetesClient(configuration: configuration)
+        // A lifetime no loaded machine outruns: every read after the first is a cache hit.
+        var lasting = server.configuration()
+        lasting.cacheLifetime = .seconds(60)
+        let client = try KubernetesClient(configuration: lasting)
         for _ in 0..<3 {
             _ = try await client.secret(namespace: "team-a", name: "regcred")
             _ = try? await client.secret(namespace: "team-a", name: "missing")
             _ = try? await client.secret(namespace: "team-a", name: "locked")
         }
-        #expect(try server.requests().count == 3)
-        // After the lifetime the object is read again, and a change is seen.
-        try server.setRoutes(APIObjects.routes.merging([APIObjects.secretPath("missing"): .init(body: APIObjects.legacy)]) { $1 })
-        try await Task.sleep(for: .milliseconds(500))
-        let found = try await client.secret(namespace: "team-a", name: "missing")
         await client.shutdown()
+        #expect(try server.requests().count == 3)
+        // A short lifetime: the cached 404 goes, the object is read again, and the change is seen.
+        var short = server.configuration()
+        short.cacheLifetime = .milliseconds(200)
+        let expiring = try KubernetesClient(configuration: short)
+        _ = try? await expiring.secret(namespace: "team-a", name: "missing")
+        try server.setRoutes(APIObjects.routes.merging([APIObjects.secretPath("missing"): .init(body: APIObjects.legacy)]) { $1 })
+        try await Task.sleep(for: .milliseconds(600))
+        let found = try await expiring.secret(namespace: "team-a", name: "missing")
+        await expiring.shutdown()
         #expect(found.type == "kubernetes.io/dockercfg")
         #expect(try server.requests().map(\.path) == [
-            APIObjects.secretPath("regcred"), APIObjects.secretPath("missing"), APIObjects.secretPath("locked"), APIObjects.secretPath("missing"),
+            APIObjects.secretPath("regcred"), APIObjects.secretPath("missing"), APIObjects.secretPath("locked"),
+            APIObjects.secretPath("missing"), APIObjects.secretPath("missing"),
         ])
     }
 
