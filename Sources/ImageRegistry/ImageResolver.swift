@@ -19,15 +19,18 @@ public struct ImageResolver: Sendable {
         var found: [String: ImageUserLookup] = [:]
         found.reserveCapacity(images.count)
         for image in images {
-            let lookup = catalog.lookup(image)
-            if case .unresolved = lookup, let registry {
-                guard let cached = registry.cachedAnswer(for: image, pullSecrets: pullSecrets) else { return nil }
-                found[image] = cached
-            } else {
-                found[image] = lookup
-            }
+            guard let lookup = knownOffline(image, pullSecrets: pullSecrets) else { return nil }
+            found[image] = lookup
         }
         return found
+    }
+
+    /// What is known of `image` without waiting: the catalog's entry, a cached registry answer, or, with
+    /// no registry, the catalog's "not in the image catalog". Nil when the registry must be asked.
+    public func knownOffline(_ image: String, pullSecrets: DockerKeyring? = nil) -> ImageUserLookup? {
+        let lookup = catalog.lookup(image)
+        guard case .unresolved = lookup, let registry else { return lookup }
+        return registry.cachedAnswer(for: image, pullSecrets: pullSecrets)
     }
 
     /// Answers for `images` by `deadline`: catalog entries at once, the rest from the registry, concurrently.

@@ -57,13 +57,3 @@ struct ReviewPipeline: Sendable {
         return Answer(decision: decision, responseJSON: responseJSON, body: AdmissionResponse.review(apiVersion: decision.apiVersion, responseJSON: responseJSON))
     }
 }
-
-extension ImageResolver {
-    /// What is known of `image` without waiting: the catalog's entry, a cached registry answer, or, with
-    /// no registry, the catalog's "not in the image catalog". Nil when the registry must be asked.
-    func knownOffline(_ image: String) -> ImageUserLookup? {
-        let lookup = catalog.lookup(image)
-        guard case .unresolved = lookup, let registry else { return lookup }
-        return registry.cachedAnswer(for: image)
-    }
-}
