@@ -101,6 +101,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
         ]),
         .testTarget(name: "ServerIntegrationTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "InstallTests", dependencies: ["TestSupport"]),

@@ -98,6 +98,7 @@ struct WebhookListener {
                 try sync.addReviewHandlers(context: shared, isHTTP2: true)
             }
         }
+        try connection.pipeline.syncOperations.addHandler(FlushBeforeCloseHandler())
         try connection.pipeline.syncOperations.addHandler(manager)
         try connection.pipeline.syncOperations.addHandler(QuiescedConnectionCloser(streams: streams))
     }

@@ -61,9 +61,15 @@ extension ServerIntegrationTests {
             #expect(exitedAfter > .milliseconds(1900) && exitedAfter < .seconds(6), "exited after \(exitedAfter)")
 
             let all = results.all
-            // A request that completed its handshake must have got its whole answer; the others found the port closed.
+            // A request that completed its handshake must have got its whole answer, or, on HTTP/2 only, been
+            // refused unprocessed by the final GOAWAY (a stream the client opened after acknowledging the drain's
+            // PING), which clients retry on another connection (curl says so; Go's transport does it silently).
+            // The others found the port closed.
             let established = all.filter { $0.exchange.trace.contains("SSL connection using") }
-            let broken = established.filter { $0.exchange.exitCode != 0 || $0.exchange.status != 200 }
+            let broken = established.filter {
+                ($0.exchange.exitCode != 0 || $0.exchange.status != 200)
+                    && !(version == .http2 && $0.exchange.trace.contains("REFUSED_STREAM, retrying a fresh connect"))
+            }
             let refused = all.filter { !$0.exchange.trace.contains("SSL connection using") }
             #expect(broken.isEmpty, "\(broken.count) of \(established.count) established requests broke, e.g. started \(broken.first.map { $0.started - signalled }.map { "\($0)" } ?? "") after SIGTERM: \(broken.first.map { "\($0.exchange)" } ?? "")")
             // Refused (7), or reset before the handshake finished (35: accepted into the backlog as the listener
