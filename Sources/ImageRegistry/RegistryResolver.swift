@@ -27,11 +27,12 @@ public struct ResolvedImage: Sendable, Equatable {
     }
 
     /// The lookup the policy reads: `config.User` per platform, "" and a missing key meaning no USER.
-    /// Platforms are named only for an index, where they can disagree. An index with platforms left
-    /// unevaluated is unresolved: the node may run one of them, so no verdict is safe.
+    /// Platforms are named only for an index, where they can disagree. Platforms left unevaluated are
+    /// unresolved platforms: a pod whose node OS could run one of them is unresolved, others are judged.
     public var lookup: ImageUserLookup {
-        if let reason = unevaluatedReason { return .unresolved(reason: reason) }
-        return .found(variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) })
+        let found = variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) }
+        guard let reason = unevaluatedReason else { return .found(found) }
+        return .partlyFound(found, unevaluated: unevaluatedPlatforms.map(\.description), reason: reason)
     }
 
     /// Why some platforms were not evaluated, naming the bound; nil when all were.
