@@ -15,6 +15,7 @@ struct PullSecretsComponentTests {
         #expect(try rendered.object(kind: "ServiceAccount", name: "nonroot-admission")["automountServiceAccountToken"] as? Bool == false)
         #expect(rendered.documents.filter { Self.rbacKinds.contains($0["kind"] as? String ?? "") }.isEmpty)
         #expect(!rendered.yaml.contains("serviceAccountToken"))
+        #expect(try rendered.environment["NONROOT_ADMISSION_PULL_SECRETS"] == nil)
     }
 
     /// The dry-run overlay plus the component, rendered from a scratch copy of deploy/.
@@ -56,6 +57,8 @@ struct PullSecretsComponentTests {
 
         #expect(try rendered.deployment[path: "spec.template.spec.automountServiceAccountToken"] as? Bool == true)
         #expect(try rendered.deployment[path: "spec.template.spec.serviceAccountName"] as? String == "nonroot-admission")
+        // Including the component is the one step: it turns serve --pull-secrets on itself.
+        #expect(try rendered.environment["NONROOT_ADMISSION_PULL_SECRETS"] == "true")
         let egress = try rendered.object(kind: "NetworkPolicy", name: "nonroot-admission")[path: "spec.egress"] as? [[String: Any]] ?? []
         let ports = egress.flatMap { $0["ports"] as? [[String: Any]] ?? [] }.compactMap { $0["port"] as? Int }
         #expect(ports.contains(443) && ports.contains(6443), "\(ports)")
