@@ -18,23 +18,8 @@ struct PullSecretsComponentTests {
         #expect(try rendered.environment["NONROOT_ADMISSION_PULL_SECRETS"] == nil)
     }
 
-    /// The dry-run overlay plus the component, rendered from a scratch copy of deploy/.
     static func renderWithComponent() async throws -> RenderedOverlay {
-        try await RenderedOverlay.renderAnew("pull-secrets-test") { deploy in
-            let overlay = deploy.appendingPathComponent("overlays/pull-secrets-test")
-            try FileManager.default.createDirectory(at: overlay, withIntermediateDirectories: true)
-            try """
-                apiVersion: kustomize.config.k8s.io/v1beta1
-                kind: Kustomization
-                resources:
-                - ../../base
-                components:
-                - ../../components/dry-run
-                - ../../components/pull-secrets
-                - ../../../certs/out
-
-                """.write(to: overlay.appendingPathComponent("kustomization.yaml"), atomically: true, encoding: .utf8)
-        }
+        try await RenderedOverlay.renderDryRun(as: "pull-secrets-test", with: ["pull-secrets"])
     }
 
     @Test func theComponentGrantsExactlyGetOnSecretsAndServiceAccounts() async throws {
@@ -66,9 +51,8 @@ struct PullSecretsComponentTests {
 
     @Test func theComponentValidatesAgainstKubernetesSchemas() async throws {
         let rendered = try await Self.renderWithComponent()
-        let result = try await Shell.run("python3", ["-m", "kubernetes_validate", "-k", "1.30.0", "--strict", rendered.file], timeout: .seconds(120))
+        let (result, passed) = try await rendered.validate()
         #expect(result.succeeded, "\(result)")
-        let passed = (result.stdout + result.stderr).split(separator: "\n").filter { $0.hasPrefix("INFO") && $0.contains(" passed for resource ") }
-        #expect(passed.count == rendered.documents.count, "\(result)")
+        #expect(passed == rendered.documents.count, "\(result)")
     }
 }
