@@ -349,6 +349,27 @@ struct CredentialCandidateFixtureTests {
         await resolver.shutdown()
     }
 
+    /// The server decides offline with no pull secrets: an answer fetched with the node's credentials
+    /// (--registry-auth-file) is reused there, and one fetched with only a pod's secret is not.
+    @Test func knownOfflineReusesAnswersForTheNodesCredentials() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let node = try ResolverFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "testpassword") }
+        let image = "\(fixture.basic)/oci/users:user-1000"
+        let images = ImageResolver(catalog: ImageCatalog(), registry: node)
+        #expect(images.knownOffline(image) == nil)
+        #expect(await node.lookup(image, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        #expect(images.knownOffline(image) == .found([ImageUserVariant(user: .uid(1000))]))
+        await node.shutdown()
+
+        let podOnly = try ResolverFixtureTests.resolver(fixture)
+        let secret = Self.secret(fixture.basic, password: "testpassword")
+        #expect(await podOnly.lookup(image, pullSecrets: secret, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        let offline = ImageResolver(catalog: ImageCatalog(), registry: podOnly)
+        #expect(offline.knownOffline(image) == nil)
+        #expect(offline.knownOffline(image, pullSecrets: secret) == .found([ImageUserVariant(user: .uid(1000))]))
+        await podOnly.shutdown()
+    }
+
     @Test func everyCandidateRefused() async throws {
         guard let fixture = RegistryFixture.required() else { return }
         let resolver = try ResolverFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "wrong-too") }
