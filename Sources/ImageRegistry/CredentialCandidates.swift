@@ -22,6 +22,10 @@ struct CredentialCandidates: Sendable {
     var candidates: [CredentialCandidate] = []
     /// Empty when there are no candidates (anonymous), else a hash of them all, in order.
     var fingerprint = ""
+    /// Plugins that failed for this lookup (`RegistryError.credentialProvider`): their credentials are
+    /// missing from `candidates`, and a failed lookup names them. Not part of `fingerprint`: the
+    /// answers cached are the registry's for the credentials actually sent.
+    var pluginFailures: [RegistryError] = []
 
     init(_ candidates: [CredentialCandidate] = []) {
         self.candidates = candidates

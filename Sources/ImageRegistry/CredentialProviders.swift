@@ -1,5 +1,7 @@
 import AdmissionModel
 import FoundationEssentials
+import Logging
+import Metrics
 import Synchronization
 import YAML
 
@@ -242,6 +244,10 @@ final class CredentialProviders: Sendable {
         var expires: ContinuousClock.Instant
     }
 
+    private let logger = Logger(label: "nonroot-admission.credential-provider")
+    /// Plugin runs that failed or timed out (the lookup went on without them).
+    private let failed = Counter(label: "nonroot_admission_credential_provider_failures_total")
+
     init(configuration: CredentialProviderConfiguration) {
         self.configuration = configuration
     }
@@ -254,21 +260,34 @@ final class CredentialProviders: Sendable {
     }
 
     /// The merged keyring of every matching provider, in config order, running those not cached.
-    func keyring(for image: String, deadline: ContinuousClock.Instant) async -> Result<DockerKeyring, RegistryError> {
+    ///
+    /// A provider that fails or times out adds nothing, as the kubelet's `Provide` returns an empty
+    /// config on error: the other credentials (and anonymous access) are still tried. Its failure is
+    /// logged, counted and returned, so a lookup the registry then refuses can name it.
+    func keyring(for image: String, deadline: ContinuousClock.Instant) async -> (keyring: DockerKeyring, failures: [RegistryError]) {
         var keyring = DockerKeyring()
+        var failures: [RegistryError] = []
         for provider in configuration.providers where CredentialProviders.matches(provider, image) {
             let auth: [(String, RegistryCredential)]
             if let cached = cached(provider, image) {
                 auth = cached
             } else {
                 switch await run(provider, image, deadline: deadline) {
-                case .success(let found): auth = found
-                case .failure(let error): return .failure(error)
+                case .success(let found):
+                    auth = found
+                case .failure(let error):
+                    // The reason is ours or the kubelet's wording, never the plugin's output: no secrets.
+                    logger.warning("credential provider plugin failed; trying the other credentials", metadata: [
+                        "provider": "\(provider.name)", "image": "\(image)", "error": "\(error)",
+                    ])
+                    failed.increment()
+                    failures.append(error)
+                    continue
                 }
             }
             for (key, credential) in auth { keyring.add(key, credential) }
         }
-        return .success(keyring)
+        return (keyring, failures)
     }
 
     /// The same from the caches alone; nil when some matching provider has no cached answer.

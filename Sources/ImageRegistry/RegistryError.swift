@@ -30,6 +30,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     indirect case everyCredentialRefused(sources: [String], last: RegistryError)
     /// A kubelet image credential provider plugin failed or timed out.
     case credentialProvider(name: String, reason: String)
+    /// The lookup went on without the credentials of failed plugins (`failures`), and failed with `then`.
+    indirect case withoutCredentialProviders(failures: [RegistryError], then: RegistryError)
 
     public var description: String {
         switch self {
@@ -78,6 +80,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
             return "every credential was refused (\(sources.count) tried, from \(tried)); the last: \(last)"
         case .credentialProvider(let name, let reason):
             return "credential provider plugin \(name) failed: \(reason)"
+        case .withoutCredentialProviders(let failures, let then):
+            return failures.map(\.description).joined(separator: "; ") + "; without \(failures.count == 1 ? "its" : "their") credentials: \(then)"
         }
     }
 

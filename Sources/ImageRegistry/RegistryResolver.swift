@@ -27,11 +27,12 @@ public struct ResolvedImage: Sendable, Equatable {
     }
 
     /// The lookup the policy reads: `config.User` per platform, "" and a missing key meaning no USER.
-    /// Platforms are named only for an index, where they can disagree. An index with platforms left
-    /// unevaluated is unresolved: the node may run one of them, so no verdict is safe.
+    /// Platforms are named only for an index, where they can disagree. Platforms left unevaluated are
+    /// unresolved platforms: a pod whose node OS could run one of them is unresolved, others are judged.
     public var lookup: ImageUserLookup {
-        if let reason = unevaluatedReason { return .unresolved(reason: reason) }
-        return .found(variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) })
+        let found = variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) }
+        guard let reason = unevaluatedReason else { return .found(found) }
+        return .partlyFound(found, unevaluated: unevaluatedPlatforms.map(\.description), reason: reason)
     }
 
     /// Why some platforms were not evaluated, naming the bound; nil when all were.
@@ -171,15 +172,16 @@ public final class RegistryResolver: Sendable {
     }
 
     /// The credentials to try for `repository`, running the matching plugins (or reading their cache).
-    func candidates(for repository: String, pullSecrets: DockerKeyring?, deadline: ContinuousClock.Instant) async -> Result<CredentialCandidates, RegistryError> {
+    /// A plugin that fails adds no candidates and is recorded in `pluginFailures`.
+    func candidates(for repository: String, pullSecrets: DockerKeyring?, deadline: ContinuousClock.Instant) async -> CredentialCandidates {
         var plugins: DockerKeyring?
+        var failures: [RegistryError] = []
         if let providers {
-            switch await providers.keyring(for: repository, deadline: min(deadline, .now + configuration.timeout)) {
-            case .success(let keyring): plugins = keyring
-            case .failure(let error): return .failure(error)
-            }
+            (plugins, failures) = await providers.keyring(for: repository, deadline: min(deadline, .now + configuration.timeout))
         }
-        return .success(.from(pullSecrets: pullSecrets, node: configuration.credentials, plugins: plugins, repository: repository))
+        var found = CredentialCandidates.from(pullSecrets: pullSecrets, node: configuration.credentials, plugins: plugins, repository: repository)
+        found.pluginFailures = failures
+        return found
     }
 
     /// The same without running anything; nil when a plugin's answer is not cached.
@@ -206,13 +208,14 @@ public final class RegistryResolver: Sendable {
             return (.failure(.invalidReference(error.description)), "")
         }
         guard configuration.isAllowed(reference.registry) else { return (.failure(.notAllowed(registry: reference.registry)), "") }
-        let found: CredentialCandidates
-        switch await candidates(for: reference.name, pullSecrets: pullSecrets, deadline: deadline) {
-        case .success(let candidates): found = candidates
-        case .failure(let error): return (.failure(error), "")
-        }
+        let found = await candidates(for: reference.name, pullSecrets: pullSecrets, deadline: deadline)
         let suffix = RegistryResolver.suffix(found)
-        return (await resolve(reference, candidates: found, suffix: suffix, deadline: deadline), suffix)
+        let result = await resolve(reference, candidates: found, suffix: suffix, deadline: deadline)
+        // Without a plugin's credentials the registry may refuse what it would have allowed: say so.
+        if case .failure(let error) = result, !found.pluginFailures.isEmpty {
+            return (.failure(.withoutCredentialProviders(failures: found.pluginFailures, then: error)), suffix)
+        }
+        return (result, suffix)
     }
 
     private func resolve(_ reference: ImageReference, candidates: CredentialCandidates, suffix: String, deadline: ContinuousClock.Instant) async -> Result<ResolvedImage, RegistryError> {

@@ -29,13 +29,18 @@ struct Images: AsyncParsableCommand {
                 status = 2
             case .success(let resolved):
                 var lines = ["\(image)", "  reference: \(resolved.reference)", "  digest:    \(resolved.digest)\(resolved.isIndex ? " (index)" : "")"]
-                let width = max(8, resolved.variants.map { ($0.platform?.description ?? "-").count }.max() ?? 0) + 2
+                let width = max(8, (resolved.variants.map { $0.platform?.description ?? "-" } + resolved.unevaluatedPlatforms.map(\.description)).map(\.count).max() ?? 0) + 2
                 lines.append("  " + Images.pad("PLATFORM", width) + Images.pad("USER", 14) + "WITH runAsNonRoot: true")
                 for variant in resolved.variants {
                     let verdict = Images.verdict(variant)
                     if !verdict.runs, status == 0 { status = 1 }
                     let user = variant.user.map { goQuote($0) } ?? "(none)"
                     lines.append("  " + Images.pad(variant.platform?.description ?? "-", width) + Images.pad(user, 14) + verdict.text)
+                }
+                // Never skipped silently: platforms past the per-image bound are listed, and cannot be told.
+                for platform in resolved.unevaluatedPlatforms {
+                    status = 2
+                    lines.append("  " + Images.pad(platform.description, width) + Images.pad("?", 14) + "not evaluated: more than \(resolved.indexEntryLimit) platforms per image")
                 }
                 Console.output(lines.joined(separator: "\n"))
             }

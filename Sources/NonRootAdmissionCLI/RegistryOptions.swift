@@ -12,7 +12,7 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The node's registry credentials: a docker config.json (or .dockercfg), matched to images as the kubelet's keyring does; every matching credential is tried in turn.", valueName: "file"))
     var registryAuthFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("The kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1): a file, or a directory of *.json, *.yaml and *.yml files read in order. Each matching plugin runs with a CredentialProviderRequest on stdin; a failure leaves the image unresolved.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1): a file, or a directory of *.json, *.yaml and *.yml files read in order. Each matching plugin runs with a CredentialProviderRequest on stdin; one that fails adds no credentials, as in the kubelet.", valueName: "path"))
     var imageCredentialProviderConfig: String?
 
     @Option(name: .long, help: ArgumentHelp("The directory of the credential provider plugins named in --image-credential-provider-config.", valueName: "dir"))

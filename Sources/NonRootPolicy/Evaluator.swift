@@ -75,7 +75,7 @@ public struct PolicyEvaluator: Sendable {
                 asked.insert(image)
             }
             let lookup = images(image)
-            if case .found(let variants) = lookup, let oses = variants.nodeOSes { possible.formIntersection(oses) }
+            if let oses = lookup.nodeOSes { possible.formIntersection(oses) }
             return lookup
         }
         // Each container's first non-allowed verdict per OS; which OSes count is known only once

@@ -68,6 +68,9 @@ public enum ImageUserLookup: Sendable, Equatable {
     case found([ImageUserVariant])
     /// The user could not be determined; `reason` says why (not in the catalog, registry error, ...).
     case unresolved(reason: String)
+    /// The users of some platforms; those of `unevaluated` (`os/arch[/variant]`, an index's entries past
+    /// a bound) are not known, for `reason`. A pod is unresolved only on the OSes of those platforms.
+    case partlyFound([ImageUserVariant], unevaluated: [String], reason: String)
 
     public static func found(_ user: ImageUser) -> ImageUserLookup { .found([ImageUserVariant(user: user)]) }
 }
@@ -88,6 +91,37 @@ public struct ImageUserVariant: Sendable, Hashable {
     func runs(on nodeOS: NodeOS) -> Bool {
         guard let platform else { return true }
         return platform.prefix { $0 != "/" }.lowercased() == nodeOS.rawValue
+    }
+}
+
+extension ImageUserLookup {
+    /// The known variants a node of `os` could run, and why others it could run are not known
+    /// (nil when all are); a failure when the image is unresolved or has no platform for `os`.
+    /// A check reports a denial among `known` before the unknown ones: a root platform is certain.
+    func variants(on os: NodeOS) -> Result<(known: [ImageUserVariant], unknown: String?), UnresolvedReason> {
+        switch self {
+        case .unresolved(let reason):
+            return .failure(UnresolvedReason(text: reason))
+        case .found(let all):
+            return all.runnable(on: os).map { ($0, nil) }
+        case .partlyFound(let all, let unevaluated, let reason):
+            let placeholders = unevaluated.map { ImageUserVariant(user: .unset, platform: $0) }
+            switch (all + placeholders).runnable(on: os) {
+            case .failure(let error): return .failure(error)
+            case .success: break
+            }
+            let unknown = placeholders.contains { $0.runs(on: os) } ? reason : nil
+            return .success((all.filter { $0.runs(on: os) }, unknown))
+        }
+    }
+
+    /// The node OSes some platform of the image runs on, or nil when the answer does not say.
+    var nodeOSes: Set<NodeOS>? {
+        switch self {
+        case .unresolved: nil
+        case .found(let all): all.nodeOSes
+        case .partlyFound(let all, let unevaluated, _): (all + unevaluated.map { ImageUserVariant(user: .unset, platform: $0) }).nodeOSes
+        }
     }
 }
 

@@ -252,11 +252,11 @@ struct CredentialProviderPluginTests {
         // Every matching provider's credentials are candidates, in config order (three here).
         #expect(resolver.cachedCandidates(for: "\(fixture.basic)/oci/users", pullSecrets: nil)?.fingerprint == nil)
         let candidates = await resolver.candidates(for: "\(fixture.basic)/oci/users", pullSecrets: nil, deadline: ResolverFixtureTests.soon)
-        #expect((try? candidates.get())?.candidates.count == 3)
+        #expect(candidates.candidates.count == 3)
         await resolver.shutdown()
     }
 
-    @Test("plugin failures leave the image unresolved, naming the plugin", arguments: [
+    @Test("a failing plugin adds no credentials; the registry's refusal of the rest names it", arguments: [
         ("bad-json", "echo 'not json'; exit 0", "error reading GVK from response: line 1, column 2 (byte 1): invalid literal, expected 'null'"),
         ("old-version", #"echo '{"apiVersion":"credentialprovider.kubelet.k8s.io/v1alpha1","kind":"CredentialProviderResponse"}'; exit 0"#,
          "apiVersion from credential plugin response did not match expected apiVersion:credentialprovider.kubelet.k8s.io/v1, actual apiVersion:credentialprovider.kubelet.k8s.io/v1alpha1"),
@@ -272,7 +272,44 @@ struct CredentialProviderPluginTests {
         let resolver = try Self.resolver(fixture, bin: bin, providers: [Self.provider(name, match: [fixture.basic])])
         let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", deadline: ResolverFixtureTests.soon)
         let expected = reason.replacingOccurrences(of: "IMAGE", with: "\(fixture.basic)/oci/users")
-        #expect(lookup == .unresolved(reason: "credential provider plugin \(name) failed: \(expected)"))
+        // Anonymous access was tried, as the kubelet pulls without credentials when a plugin fails.
+        #expect(lookup == .unresolved(reason: "credential provider plugin \(name) failed: \(expected); without its credentials: "
+            + "registry \(fixture.basic) refused access: the registry requires credentials and none were found for \(fixture.basic)"))
+        await resolver.shutdown()
+    }
+
+    /// The kubelet's keyring goes on without a failed plugin: the pod's pull secrets, the node's
+    /// config, or anonymous access still open the image.
+    @Test(arguments: ["pull secret", "node", "anonymous", "two plugins"])
+    func aFailingPluginDoesNotHideOtherCredentials(source: String) async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let bin = try TemporaryDirectory("cred-fallback")
+        try Self.plugin("exits-1", in: bin, response: "", before: "exit 1")
+        try Self.plugin("works", in: bin, response: Self.response(auth: #"{"\#(fixture.basic)":{"username":"testuser","password":"testpassword"}}"#))
+        let host = source == "anonymous" ? fixture.token : fixture.basic
+        let secret = CredentialCandidateFixtureTests.secret(host, password: "testpassword")
+        let providers = [Self.provider("exits-1", match: [host])] + (source == "two plugins" ? [Self.provider("works", match: [host])] : [])
+        let resolver = try ResolverFixtureTests.resolver(fixture) {
+            $0.credentialProviders = CredentialProviderConfiguration(providers: providers, binDir: bin.path)
+            if source == "node" { $0.credentials = secret }
+        }
+        let lookup = await resolver.lookup("\(host)/oci/users:user-1000", pullSecrets: source == "pull secret" ? secret : nil, deadline: ResolverFixtureTests.soon)
+        #expect(lookup == .found([ImageUserVariant(user: .uid(1000))]))
+        #expect(Self.runs("exits-1", in: bin) == 1)
+        await resolver.shutdown()
+    }
+
+    @Test func otherCredentialsRefusedAfterAPluginFailed() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let bin = try TemporaryDirectory("cred-refused")
+        try Self.plugin("exits-3", in: bin, response: "", before: "echo 'password=hunter2' >&2; exit 3")
+        let resolver = try ResolverFixtureTests.resolver(fixture) {
+            $0.credentialProviders = CredentialProviderConfiguration(providers: [Self.provider("exits-3", match: [fixture.basic])], binDir: bin.path)
+            $0.credentials = CredentialCandidateFixtureTests.secret(fixture.basic, password: "wrong")
+        }
+        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", pullSecrets: CredentialCandidateFixtureTests.secret(fixture.basic, password: "wrong-too"), deadline: ResolverFixtureTests.soon)
+        #expect(lookup == .unresolved(reason: "credential provider plugin exits-3 failed: error execing credential provider plugin exits-3 for image \(fixture.basic)/oci/users: exit status 3; "
+            + "without its credentials: every credential was refused (2 tried, from a pull secret, --registry-auth-file); the last: registry \(fixture.basic) refused access: UNAUTHORIZED: authentication required"))
         await resolver.shutdown()
     }
 
@@ -284,7 +321,8 @@ struct CredentialProviderPluginTests {
         let started = ContinuousClock.now
         let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", deadline: .now + .seconds(30))
         let elapsed = ContinuousClock.now - started
-        #expect(lookup == .unresolved(reason: "credential provider plugin hangs failed: error execing credential provider plugin hangs for image \(fixture.basic)/oci/users: context deadline exceeded"))
+        #expect(lookup == .unresolved(reason: "credential provider plugin hangs failed: error execing credential provider plugin hangs for image \(fixture.basic)/oci/users: context deadline exceeded; "
+            + "without its credentials: registry \(fixture.basic) refused access: the registry requires credentials and none were found for \(fixture.basic)"))
         #expect(elapsed < .seconds(5), "took \(elapsed)")
         await resolver.shutdown()
     }
@@ -309,6 +347,27 @@ struct CredentialCandidateFixtureTests {
         let lookup = await resolver.lookup(image, pullSecrets: pod, deadline: ResolverFixtureTests.soon)
         #expect(lookup == .found([ImageUserVariant(user: kind == "basic" ? .name("app") : .uid(1000))]))
         await resolver.shutdown()
+    }
+
+    /// The server decides offline with no pull secrets: an answer fetched with the node's credentials
+    /// (--registry-auth-file) is reused there, and one fetched with only a pod's secret is not.
+    @Test func knownOfflineReusesAnswersForTheNodesCredentials() async throws {
+        guard let fixture = RegistryFixture.required() else { return }
+        let node = try ResolverFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "testpassword") }
+        let image = "\(fixture.basic)/oci/users:user-1000"
+        let images = ImageResolver(catalog: ImageCatalog(), registry: node)
+        #expect(images.knownOffline(image) == nil)
+        #expect(await node.lookup(image, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        #expect(images.knownOffline(image) == .found([ImageUserVariant(user: .uid(1000))]))
+        await node.shutdown()
+
+        let podOnly = try ResolverFixtureTests.resolver(fixture)
+        let secret = Self.secret(fixture.basic, password: "testpassword")
+        #expect(await podOnly.lookup(image, pullSecrets: secret, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        let offline = ImageResolver(catalog: ImageCatalog(), registry: podOnly)
+        #expect(offline.knownOffline(image) == nil)
+        #expect(offline.knownOffline(image, pullSecrets: secret) == .found([ImageUserVariant(user: .uid(1000))]))
+        await podOnly.shutdown()
     }
 
     @Test func everyCandidateRefused() async throws {

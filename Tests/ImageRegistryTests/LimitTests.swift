@@ -106,14 +106,16 @@ private final class NSLockLike: Sendable {
 struct IndexBoundTests {
     private static func digest(_ n: Int) -> String { "sha256:" + String(repeating: String(n % 10), count: 64) }
 
-    @Test("platforms past the bound make the lookup unresolved, naming the bound and the platforms left out")
+    @Test("platforms past the bound are unresolved platforms, naming the bound and the platforms left out")
     func unevaluated() throws {
         let resolved = ResolvedImage(
             reference: try ImageReference(parsing: "127.0.0.1:5100/oci/users:multiarch"), digest: Self.digest(0),
             variants: [ResolvedVariant(platform: Platform(os: "linux", architecture: "amd64"), user: "1000", manifestDigest: Self.digest(1), configDigest: Self.digest(2))],
             isIndex: true, unevaluatedPlatforms: [Platform(os: "linux", architecture: "arm64", variant: "v8"), Platform(os: "windows", architecture: "amd64")],
             indexEntryLimit: 1)
-        #expect(resolved.lookup == .unresolved(reason: "the image index lists 3 platforms to evaluate, more than the 1 evaluated per image; not evaluated: linux/arm64/v8, windows/amd64"))
+        #expect(resolved.lookup == .partlyFound(
+            [ImageUserVariant(user: .uid(1000), platform: "linux/amd64")], unevaluated: ["linux/arm64/v8", "windows/amd64"],
+            reason: "the image index lists 3 platforms to evaluate, more than the 1 evaluated per image; not evaluated: linux/arm64/v8, windows/amd64"))
     }
 
     @Test("at most eight platforms are named, then a count")

@@ -278,6 +278,45 @@ struct NodeOSEvaluationTests {
         ])
     }
 
+    // An index with platforms past the per-image bound: those platforms are unresolved, the rest judged.
+
+    static let bound = "the image index lists 3 platforms to evaluate, more than the 2 evaluated per image; not evaluated: windows/amd64"
+
+    static func partly(_ linux: ImageUser, unevaluated: String = "windows/amd64") -> ImageUserLookup {
+        .partlyFound([ImageUserVariant(user: linux, platform: "linux/amd64"), ImageUserVariant(user: linux, platform: "linux/arm64")],
+                     unevaluated: [unevaluated], reason: bound)
+    }
+
+    @Test func unevaluatedPlatformsOfAnotherOSDoNotHideTheVerdict() {
+        let linux = Self.spec(os: "linux")
+        #expect(Self.evaluate(linux) { _ in Self.partly(.uid(1000)) }.entries.isEmpty)
+        #expect(Self.evaluate(linux) { _ in Self.partly(.unset) }.findings.map(\.message) == [Self.linuxWillRunAsRoot])
+    }
+
+    @Test func unevaluatedPlatformsOfThePodsOSAreUnresolvedUnlessAKnownOneIsDenied() {
+        let windows = Self.spec(nodeSelector: Self.onWindowsNodes)
+        #expect(Self.evaluate(windows) { _ in Self.partly(.uid(1000)) }.unresolved
+            == [UnresolvedImage(container: "app", image: "registry.example/app:1", reason: Self.bound, subject: Self.subject)])
+        let linux = Self.spec(os: "linux")
+        #expect(Self.evaluate(linux) { _ in Self.partly(.uid(1000), unevaluated: "linux/s390x") }.unresolved.map(\.reason) == [Self.bound])
+        // A known root platform is certain: the denial is reported, not the unknown one.
+        let denied = Self.evaluate(linux) { _ in Self.partly(.unset, unevaluated: "linux/s390x") }
+        #expect(denied.findings.map(\.message) == [Self.linuxWillRunAsRoot])
+        #expect(denied.unresolved.isEmpty)
+    }
+
+    @Test func unevaluatedPlatformsStillNarrowTheOSes() {
+        // Known linux platforms and an unevaluated windows one: a pod with no hints may land on either.
+        let result = Self.evaluate(Self.spec()) { _ in Self.partly(.uid(1000)) }
+        #expect(result.unresolved.map(\.reason) == [Self.bound])
+        // Only linux platforms, known or not: no Windows node runs it, so runAsUserName is not read.
+        let linuxOnly = Self.evaluate(Self.spec(container: SecurityContext(windowsOptions: Self.administrator))) { _ in
+            Self.partly(.uid(1000), unevaluated: "linux/s390x")
+        }
+        #expect(linuxOnly.findings.isEmpty)
+        #expect(linuxOnly.unresolved.map(\.reason) == [Self.bound])
+    }
+
     @Test func anImageForAnotherOSIsRunnableOnNone() {
         let result = Self.evaluate(Self.spec(os: "linux")) { _ in .found([ImageUserVariant(user: .uid(1000), platform: "darwin/arm64")]) }
         #expect(result.unresolved.map(\.reason) == ["the image has no linux platform (it has darwin/arm64)"])

@@ -32,21 +32,17 @@ enum LinuxImageUserRule {
     static func verdict(for container: ContainerUnderReview, in pod: PodUnderReview, images: ImageUserResolver, check: String) -> ContainerVerdict {
         let image = container.container.image
         let name = container.container.name
-        switch images(image) {
-        case .unresolved(let reason):
-            return .unresolved(UnresolvedImage(container: name, image: image, reason: reason, subject: pod.subject))
-        case .found(let all):
-            let variants: [ImageUserVariant]
-            switch all.runnable(on: .linux) {
-            case .success(let runnable): variants = runnable
-            case .failure(let reason): return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
-            }
-            // The pod is judged by its worst platform: the first variant that is denied.
+        switch images(image).variants(on: .linux) {
+        case .failure(let reason):
+            return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
+        case .success(let (variants, unknown)):
+            // The pod is judged by its worst platform: the first variant that is denied, then any not known.
             for variant in variants {
                 if let finding = finding(for: variant, image: image, container: name, subject: pod.subject, check: check) {
                     return .denied(finding)
                 }
             }
+            if let unknown { return .unresolved(UnresolvedImage(container: name, image: image, reason: unknown, subject: pod.subject)) }
             return .allowed
         }
     }

@@ -30,15 +30,10 @@ enum WindowsUserRule {
                 hint: "\(Hint.container(name)) sets windowsOptions.runAsUserName=\(runAsUserName); use a non-administrator account such as ContainerUser"))
         }
         let image = container.container.image
-        switch images(image) {
-        case .unresolved(let reason):
-            return .unresolved(UnresolvedImage(container: name, image: image, reason: reason, subject: pod.subject))
-        case .found(let all):
-            let variants: [ImageUserVariant]
-            switch all.runnable(on: .windows) {
-            case .success(let runnable): variants = runnable
-            case .failure(let reason): return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
-            }
+        switch images(image).variants(on: .windows) {
+        case .failure(let reason):
+            return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
+        case .success(let (variants, unknown)):
             for variant in variants {
                 // CRI reports a numeric USER as a uid, which the Windows check never reads.
                 guard case .name(let username) = variant.user, equalFoldRoot(username) else { continue }
@@ -47,6 +42,7 @@ enum WindowsUserRule {
                     message: "container's runAsUser (\(username)) which will be regarded as root identity and will break non-root policy \(pod.subject.suffix(container: name))",
                     hint: "\(Hint.container(name)): \(Hint.image(image, platform: variant.platform)) runs as \(username); set securityContext.windowsOptions.runAsUserName to ContainerUser"))
             }
+            if let unknown { return .unresolved(UnresolvedImage(container: name, image: image, reason: unknown, subject: pod.subject)) }
             return .allowed
         }
     }

@@ -81,6 +81,27 @@ struct RenderedOverlay: @unchecked Sendable {
         return RenderedOverlay(overlay: overlay, scratch: scratch, yaml: result.stdout, file: file, documents: try YAML.documents(file))
     }
 
+    /// The dry-run overlay plus `components` (under deploy/components) as overlays/NAME, rendered from a
+    /// scratch copy of deploy/; `extra` is appended to its kustomization.yaml.
+    static func renderDryRun(as name: String, with components: [String], extra: String = "") async throws -> RenderedOverlay {
+        try await renderAnew(name) { deploy in
+            let overlay = deploy.appendingPathComponent("overlays/\(name)")
+            try FileManager.default.createDirectory(at: overlay, withIntermediateDirectories: true)
+            let listed = (["dry-run"] + components).map { "- ../../components/\($0)\n" }.joined()
+            let text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../base\ncomponents:\n"
+                + listed + "- ../../../certs/out\n" + extra
+            try text.write(to: overlay.appendingPathComponent("kustomization.yaml"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// kubernetes-validate (Kubernetes 1.30 schemas, strict) on the rendered file: the result, and how
+    /// many resources it says passed.
+    func validate() async throws -> (result: ShellResult, passed: Int) {
+        let result = try await Shell.run("python3", ["-m", "kubernetes_validate", "-k", "1.30.0", "--strict", file], timeout: .seconds(120))
+        let passed = (result.stdout + result.stderr).split(separator: "\n").filter { $0.hasPrefix("INFO") && $0.contains(" passed for resource ") }
+        return (result, passed.count)
+    }
+
     func objects(kind: String) -> [[String: Any]] { documents.filter { $0["kind"] as? String == kind } }
 
     func object(kind: String, name: String? = nil) throws -> [String: Any] {
