@@ -20,7 +20,7 @@ public struct RegistryConfiguration: Sendable {
     /// The node platforms to evaluate (`--platform`); empty means every linux and windows platform listed.
     public var platforms: [Platform] = []
     /// The longest a lookup may take, whatever the apiserver's timeout (`--registry-timeout`).
-    public var timeout: Duration = .seconds(3)
+    public var timeout = RegistryConfiguration.defaultTimeout
     /// Manifests resolved by digest kept in memory (least recently used go first).
     public var cacheSize = 2048
     /// How long a tag's digest is trusted before a HEAD request checks it again.
@@ -44,6 +44,10 @@ public struct RegistryConfiguration: Sendable {
     public var userAgent = "nonroot-admission"
 
     public init() {}
+
+    /// The longest one lookup may take unless `--registry-timeout` says otherwise: well inside the
+    /// apiserver's default webhook timeout of 10 s.
+    public static let defaultTimeout: Duration = .seconds(3)
 
     /// Official multi-arch images list 8 to 14 linux and windows platforms (busybox 10, python and
     /// hello-world 13, with Windows builds); attestations (`unknown/unknown`) are not counted.
