@@ -137,7 +137,7 @@ public struct AdmissionDecider: Sendable {
             }
             if let lookup { return lookup }
             complete = false
-            return .unresolved(reason: "not looked up")
+            return .unresolved(reason: AdmissionPipeline.notLookedUp)
         }
         return complete ? decision : nil
     }

@@ -39,4 +39,7 @@ public struct DecisionConfiguration: Sendable {
         self.limits = limits
         self.nodeOSes = nodeOSes
     }
+
+    /// Every setting at its default: what the CLI's options default to.
+    public static let standard = DecisionConfiguration()
 }

@@ -20,13 +20,13 @@ public struct RegistryConfiguration: Sendable {
     /// The node platforms to evaluate (`--platform`); empty means every linux and windows platform listed.
     public var platforms: [Platform] = []
     /// The longest a lookup may take, whatever the apiserver's timeout (`--registry-timeout`).
-    public var timeout: Duration = .seconds(3)
+    public var timeout = RegistryConfiguration.defaultTimeout
     /// Manifests resolved by digest kept in memory (least recently used go first).
-    public var cacheSize = 2048
+    public var cacheSize = RegistryConfiguration.defaultCacheSize
     /// How long a tag's digest is trusted before a HEAD request checks it again.
-    public var tagTTL: Duration = .seconds(300)
+    public var tagTTL = RegistryConfiguration.defaultTagTTL
     /// How long a failed lookup is remembered, so a broken registry is not hammered.
-    public var failureTTL: Duration = .seconds(30)
+    public var failureTTL = RegistryConfiguration.defaultFailureTTL
     /// Real manifests and indexes are a few KiB (a 100-layer manifest is about 25 KiB; an index of
     /// 20 platforms plus attestations about 10 KiB). Registries accept up to 4 MiB, but 1 MiB already
     /// lists thousands of entries, and each byte costs up to 10 while it is parsed.
@@ -44,6 +44,16 @@ public struct RegistryConfiguration: Sendable {
     public var userAgent = "nonroot-admission"
 
     public init() {}
+
+    /// The longest one lookup may take unless `--registry-timeout` says otherwise: well inside the
+    /// apiserver's default webhook timeout of 10 s.
+    public static let defaultTimeout: Duration = .seconds(3)
+    /// Manifests and configs kept, each (`--registry-cache-size`).
+    public static let defaultCacheSize = 2048
+    /// `--registry-tag-ttl`.
+    public static let defaultTagTTL: Duration = .seconds(300)
+    /// `--registry-failure-ttl`.
+    public static let defaultFailureTTL: Duration = .seconds(30)
 
     /// Official multi-arch images list 8 to 14 linux and windows platforms (busybox 10, python and
     /// hello-world 13, with Windows builds); attestations (`unknown/unknown`) are not counted.

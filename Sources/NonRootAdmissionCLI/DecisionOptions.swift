@@ -19,13 +19,13 @@ struct DecisionOptions: ParsableArguments {
     var images: String?
 
     @Option(name: .long, help: "Rule set: kubelet (what the kubelet will refuse) or restricted (plus Pod Security restricted's non-root checks).")
-    var policy: PolicyName = .kubelet
+    var policy: PolicyName = DecisionConfiguration.standard.policy
 
     @Option(name: .long, help: "enforce denies; dry-run only warns and records would-deny.")
-    var mode: EnforcementMode = .enforce
+    var mode: EnforcementMode = DecisionConfiguration.standard.mode
 
     @Option(name: .long, help: "When an image's USER cannot be determined: allow, warn (allow with a warning) or deny.")
-    var unresolved: UnresolvedAction = .warn
+    var unresolved: UnresolvedAction = DecisionConfiguration.standard.unresolved
 
     @Option(name: .long, help: ArgumentHelp("Containers evaluated per review; the rest are reported with a warning and treated as --unresolved says.", valueName: "n"))
     var maxContainersPerReview: Int = ReviewLimits.defaultMaximumContainers
@@ -34,33 +34,20 @@ struct DecisionOptions: ParsableArguments {
     var maxImagesPerReview: Int = ReviewLimits.defaultMaximumImages
 
     @Option(name: .long, help: ArgumentHelp("OSes of the cluster's nodes, comma-separated: linux, windows. A Linux-only cluster says linux: pods are then never judged by the Windows kubelet's rules, which need every image's user.", valueName: "os,..."))
-    var nodeOS: String = NodeOS.allCases.map(\.rawValue).joined(separator: ",")
+    var nodeOS = NodeOSList(DecisionConfiguration.standard.nodeOSes)
 
     func validate() throws {
         guard maxContainersPerReview > 0, maxImagesPerReview > 0 else {
             throw ValidationError("--max-containers-per-review and --max-images-per-review must be positive")
         }
-        _ = try nodeOSes()
-    }
-
-    /// `--node-os` parsed: known names, at least one, each once, in `NodeOS.allCases` order.
-    func nodeOSes() throws -> [NodeOS] {
-        var named = Set<NodeOS>()
-        for name in nodeOS.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = String(name.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-            guard let os = NodeOS(rawValue: trimmed) else {
-                throw ValidationError("--node-os takes linux and windows, comma-separated; got \"\(trimmed)\"")
-            }
-            named.insert(os)
-        }
-        return NodeOS.allCases.filter(named.contains)
+        _ = try nodeOS.parsed.get()
     }
 
     var configuration: DecisionConfiguration {
         DecisionConfiguration(
             policy: policy, mode: mode, unresolved: unresolved,
             limits: ReviewLimits(maximumContainers: maxContainersPerReview, maximumImages: maxImagesPerReview),
-            nodeOSes: (try? nodeOSes()) ?? NodeOS.allCases)
+            nodeOSes: (try? nodeOS.parsed.get()) ?? DecisionConfiguration.standard.nodeOSes)
     }
 
     /// The catalog named by `--images`; an unreadable one is reported and exits with status 2.
@@ -77,4 +64,32 @@ struct DecisionOptions: ParsableArguments {
             throw ExitCode(2)
         }
     }
+}
+
+/// `--node-os`, parsed once as it is read: the OSes named (each once, in `NodeOS.allCases` order), or
+/// the error `validate` reports. Reading never fails, so the error keeps its own wording.
+struct NodeOSList: ExpressibleByArgument {
+    var text: String
+    var parsed: Result<[NodeOS], ValidationError>
+
+    init(_ oses: [NodeOS]) {
+        text = oses.map(\.rawValue).joined(separator: ",")
+        parsed = .success(oses)
+    }
+
+    init(argument: String) {
+        text = argument
+        var named = Set<NodeOS>()
+        for name in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = String(name.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            guard let os = NodeOS(rawValue: trimmed) else {
+                parsed = .failure(ValidationError("--node-os takes linux and windows, comma-separated; got \"\(trimmed)\""))
+                return
+            }
+            named.insert(os)
+        }
+        parsed = .success(NodeOS.allCases.filter(named.contains))
+    }
+
+    var defaultValueDescription: String { text }
 }

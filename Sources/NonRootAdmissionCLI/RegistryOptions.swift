@@ -34,16 +34,16 @@ struct RegistryOptions: ParsableArguments {
     var registryCaFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Longest time for one lookup; the apiserver's own timeout can make it shorter.", valueName: "duration"))
-    var registryTimeout: DurationArgument = .init(.seconds(3))
+    var registryTimeout: DurationArgument = .init(RegistryConfiguration.defaultTimeout)
 
     @Option(name: .long, help: "Image manifests and configs kept in memory, each (least recently used go first).")
-    var registryCacheSize = 2048
+    var registryCacheSize = RegistryConfiguration.defaultCacheSize
 
     @Option(name: .long, help: ArgumentHelp("How long a tag's digest is trusted before a HEAD request checks it.", valueName: "duration"))
-    var registryTagTtl: DurationArgument = .init(.seconds(300))
+    var registryTagTtl: DurationArgument = .init(RegistryConfiguration.defaultTagTTL)
 
     @Option(name: .long, help: ArgumentHelp("How long a failed lookup is remembered before it is tried again.", valueName: "duration"))
-    var registryFailureTtl: DurationArgument = .init(.seconds(30))
+    var registryFailureTtl: DurationArgument = .init(RegistryConfiguration.defaultFailureTTL)
 
     @Option(name: .long, help: ArgumentHelp("Registry requests in flight at once, across all lookups; a lookup waits for a free one until its deadline, then is unresolved.", valueName: "count"))
     var registryMaxConcurrentFetches = RegistryConfiguration.defaultMaximumConcurrentFetches

@@ -4,13 +4,14 @@ import ImageRegistry
 import ImageResolution
 import NonRootPolicy
 import ReviewInput
+import Synchronization
 
 /// Decides every input of `replay` or `check` and prints the results.
 struct ReviewRunner {
     var configuration: DecisionConfiguration
     var images: ImageResolver
-    /// The longest one image lookup may take.
-    var lookupTimeout: Duration = .seconds(3)
+    /// The longest one review's image lookups may take.
+    var lookupTimeout = RegistryConfiguration.defaultTimeout
     var format: OutputFormat
     var suiteName: String
 
@@ -22,9 +23,9 @@ struct ReviewRunner {
     /// Returns the exit status (2 if any input failed, else 1 if any review was denied, else 0) and
     /// what the registry answered, by reference.
     func run(_ items: [InputItem]) async -> (status: Int32, resolved: [String: ResolvedImage]) {
-        let decider = AdmissionDecider(configuration: configuration)
+        let pipeline = AdmissionPipeline(configuration: configuration)
+        let source = RecordingImages(resolver: images)
         var rows: [Row] = []
-        var resolved: [String: ResolvedImage] = [:]
         for item in items {
             switch item {
             case .note(let note):
@@ -35,32 +36,13 @@ struct ReviewRunner {
             case .document(let document):
                 let prepared: PreparedReview
                 do throws(AdmissionDecodingError) {
-                    prepared = try decider.prepare(bytes: document.bytes)
+                    prepared = try pipeline.prepare(bytes: document.bytes)
                 } catch {
                     Console.error("error: \(document.source): \(error)")
                     rows.append(.failed(source: document.source, reason: error.description))
                     continue
                 }
-                var found: [String: ImageUserLookup] = [:]
-                if let offline = images.resolveOffline(prepared.imagesNeeded) {
-                    found = offline
-                } else if let registry = images.registry {
-                    for image in prepared.imagesNeeded {
-                        let catalogEntry = images.catalog.lookup(image)
-                        if case .found = catalogEntry {
-                            found[image] = catalogEntry
-                            continue
-                        }
-                        switch await registry.resolve(image, deadline: .now + lookupTimeout) {
-                        case .success(let answer):
-                            resolved[answer.reference.description] = answer
-                            found[image] = answer.lookup
-                        case .failure(let error):
-                            found[image] = .unresolved(reason: error.description)
-                        }
-                    }
-                }
-                let decision = decider.decide(prepared) { found[$0] ?? .unresolved(reason: "not looked up") }
+                let decision = await pipeline.decide(prepared, images: source, deadline: .now + lookupTimeout)
                 rows.append(.decided(source: document.source, decision: decision))
                 if format == .json { Console.output(jsonLine(source: document.source, decision: decision)) }
             }
@@ -70,6 +52,7 @@ struct ReviewRunner {
         case .text: Console.output(TextReport(rows: rows).render())
         case .junit: Console.output(JUnitReport(name: suiteName, rows: rows).render())
         }
+        let resolved = source.resolved
         if rows.contains(where: { if case .failed = $0 { true } else { false } }) { return (2, resolved) }
         if rows.contains(where: { if case .decided(_, let d) = $0 { d.outcome == .denied } else { false } }) { return (1, resolved) }
         return (0, resolved)
@@ -98,5 +81,34 @@ extension InputError {
         if let line { return "\(file):\(line)\(column.map { ":\($0)" } ?? "")" }
         if let document { return "\(file)#\(document)" }
         return file
+    }
+}
+
+/// The images of `replay` and `check`: the catalog, then the registry, keeping every registry answer
+/// for `replay --write-images`.
+final class RecordingImages: ImageUserSource {
+    let resolver: ImageResolver
+    private let answers = Mutex<[String: ResolvedImage]>([:])
+
+    init(resolver: ImageResolver) {
+        self.resolver = resolver
+    }
+
+    /// What the registry answered, by pinned reference.
+    var resolved: [String: ResolvedImage] { answers.withLock { $0 } }
+
+    func known(_ image: String) -> ImageUserLookup? {
+        resolver.knownOffline(image)
+    }
+
+    func lookUp(_ image: String, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
+        guard let registry = resolver.registry else { return resolver.catalog.lookup(image) }
+        switch await registry.resolve(image, deadline: deadline) {
+        case .success(let answer):
+            answers.withLock { $0[answer.reference.description] = answer }
+            return answer.lookup
+        case .failure(let error):
+            return .unresolved(reason: error.description)
+        }
     }
 }

@@ -41,10 +41,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     @Option(name: .long, help: ArgumentHelp("TLS listen address.", valueName: "host:port"))
-    var listen: String = "0.0.0.0:8443"
+    var listen: String = ServerConfiguration.defaultListen.description
 
     @Option(name: .long, help: ArgumentHelp("Plain-HTTP address for /metrics, /healthz and /readyz.", valueName: "host:port"))
-    var metricsListen: String = "0.0.0.0:8080"
+    var metricsListen: String = ServerConfiguration.defaultMetricsListen.description
 
     @OptionGroup var decision: DecisionOptions
 
@@ -54,10 +54,10 @@ struct Serve: AsyncParsableCommand {
     var recordDir: String?
 
     @Option(name: .long, help: "Most record files kept; the oldest go first.")
-    var recordMaxFiles: Int = 1000
+    var recordMaxFiles: Int = RecorderLimits.defaultMaximumFiles
 
     @Option(name: .long, help: "Most bytes of record files kept; the oldest go first.")
-    var recordMaxBytes: Int = 256 << 20
+    var recordMaxBytes: Int = RecorderLimits.defaultMaximumBytes
 
     @Option(name: .long, help: "Largest request body in bytes; larger ones get 413. The default, 7 MiB, is the largest review the apiserver sends: an UPDATE with a 3 MiB object, its stored old object and the envelope.")
     var maxBodyBytes: Int = ServerLimits.defaultMaximumBodyBytes
@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
     var maxBufferedBytes: Int = ServerLimits.defaultMaximumBufferedBytes
 
     @Option(name: .long, help: "Most established (post-handshake) connections; when full, the longest-idle one is closed to make room, and a new one is refused only if all are busy.")
-    var maxConnections: Int = 1024
+    var maxConnections: Int = ServerLimits.standard.maximumConnections
 
     @Option(name: .long, help: "Most connections still in their TLS handshake; past it the oldest is closed.")
     var maxPendingHandshakes: Int = ServerLimits.standard.maximumPendingHandshakes
@@ -90,19 +90,19 @@ struct Serve: AsyncParsableCommand {
     var metricsRequestTimeout: DurationArgument = .init(ServerLimits.standard.metricsRequestTimeout)
 
     @Option(name: .long, help: ArgumentHelp("Close connections idle this long (e.g. 120s).", valueName: "duration"))
-    var idleTimeout: DurationArgument = .init(.seconds(120))
+    var idleTimeout: DurationArgument = .init(ServerLimits.standard.idleTimeout)
 
     @Option(name: .long, help: ArgumentHelp("Most time to receive one request; slower clients get 408 and are closed.", valueName: "duration"))
-    var requestTimeout: DurationArgument = .init(.seconds(10))
+    var requestTimeout: DurationArgument = .init(ServerLimits.standard.requestTimeout)
 
     @Option(name: .long, help: ArgumentHelp("How often the certificate, key and client CA files are checked.", valueName: "duration"))
-    var certRefreshInterval: DurationArgument = .init(.seconds(10))
+    var certRefreshInterval: DurationArgument = .init(ServerConfiguration.defaultCertificateRefreshInterval)
 
     @Option(name: .long, help: ArgumentHelp("After SIGTERM, keep serving this long while not ready.", valueName: "duration"))
-    var shutdownDelay: DurationArgument = .init(.seconds(5))
+    var shutdownDelay: DurationArgument = .init(ServerConfiguration.Shutdown.defaultDelay)
 
     @Option(name: .long, help: ArgumentHelp("After SIGTERM, exit by this time even if requests are still open.", valueName: "duration"))
-    var shutdownGracePeriod: DurationArgument = .init(.seconds(25))
+    var shutdownGracePeriod: DurationArgument = .init(ServerConfiguration.Shutdown.defaultGracePeriod)
 
     @Flag(name: .long, help: ArgumentHelp(
         "With --registry: look images up with each review's pull secrets (the pod's imagePullSecrets, or a template's ServiceAccount's), read by name from the API server with the pod's own service-account token (in-cluster configuration). Needs get on secrets and serviceaccounts: deploy/components/pull-secrets."))
@@ -162,11 +162,8 @@ struct Serve: AsyncParsableCommand {
                 maximumPendingHandshakes: maxPendingHandshakes, maximumPendingHandshakesPerSource: maxPendingHandshakesPerSource,
                 firstRequestTimeout: firstRequestTimeout.duration, metricsMaximumConnections: metricsMaxConnections,
                 metricsIdleTimeout: metricsIdleTimeout.duration, metricsRequestTimeout: metricsRequestTimeout.duration),
-            recordDirectory: recordDir,
-            recordMaximumFiles: recordMaxFiles,
-            recordMaximumBytes: recordMaxBytes,
-            shutdownDelay: shutdownDelay.duration,
-            shutdownGracePeriod: shutdownGracePeriod.duration,
+            recording: .init(directory: recordDir, limits: RecorderLimits(maximumFiles: recordMaxFiles, maximumBytes: recordMaxBytes)),
+            shutdown: .init(delay: shutdownDelay.duration, gracePeriod: shutdownGracePeriod.duration),
             threads: threads,
             kubernetesAPI: try kubernetesAPI(logger: logger))
         do {

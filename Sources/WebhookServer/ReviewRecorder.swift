@@ -23,7 +23,15 @@ public struct RecorderLimits: Sendable {
     /// disk stalls.
     public var queueBytes: Int
 
-    public init(maximumFiles: Int = 1000, maximumBytes: Int = 256 << 20, queueDepth: Int = 256, queueBytes: Int = 16 << 20) {
+    /// `--record-max-files`.
+    public static let defaultMaximumFiles = 1000
+    /// `--record-max-bytes`: 256 MiB.
+    public static let defaultMaximumBytes = 256 << 20
+
+    public init(
+        maximumFiles: Int = RecorderLimits.defaultMaximumFiles, maximumBytes: Int = RecorderLimits.defaultMaximumBytes,
+        queueDepth: Int = 256, queueBytes: Int = 16 << 20
+    ) {
         self.maximumFiles = maximumFiles
         self.maximumBytes = maximumBytes
         self.queueDepth = queueDepth

@@ -60,9 +60,8 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
         case .lookups(let prepared):
             // Registry lookups run off the event loop, under the apiserver's deadline; the answer is
             // written back on the loop. HTTP/1.1 pipelining holds later requests until then.
-            let deadline = ReviewResponder.lookupDeadline(uri: request.head.uri, started: request.started, cap: shared.registryTimeout)
-            let images = shared.images
             let pipeline = shared.pipeline
+            let deadline = ReviewResponder.lookupDeadline(uri: request.head.uri, started: request.started, cap: pipeline.registryTimeout)
             let eventLoop = context.eventLoop
             let bound = NIOLoopBound((handler: self, context: context, request: request), eventLoop: eventLoop)
             let mode = request.mode
@@ -73,8 +72,7 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
                 if let pullSecrets, let reference = prepared.pullSecretReference {
                     keyring = await ReviewResponder.keyring(for: reference, from: pullSecrets, uid: prepared.review.request.uid, logger: logger)
                 }
-                let found = await images.resolve(prepared.imagesNeeded, pullSecrets: keyring, deadline: deadline)
-                let answer = pipeline.finish(prepared, mode: mode, images: found)
+                let answer = await pipeline.finish(prepared, mode: mode, pullSecrets: keyring, deadline: deadline)
                 eventLoop.execute {
                     let (handler, context, request) = bound.value
                     handler.respond(answer, request, context: context)

@@ -110,7 +110,8 @@ public struct ServerLimits: Sendable {
     }
 }
 
-/// Everything `serve` needs.
+/// Everything `serve` needs, grouped as the flags are: listeners, TLS, decisions and images, limits,
+/// recording, shutdown.
 public struct ServerConfiguration: Sendable {
     public var listen: ListenAddress
     public var metricsListen: ListenAddress
@@ -122,33 +123,57 @@ public struct ServerConfiguration: Sendable {
     /// Registry lookups for images not in the catalog, or nil for the catalog alone.
     public var registry: RegistryConfiguration?
     public var limits: ServerLimits
-    /// Where to record reviews and responses, or nil.
-    public var recordDirectory: String?
-    public var recordMaximumFiles: Int
-    public var recordMaximumBytes: Int
-    /// After SIGTERM: how long to stay up, not ready, so endpoints drop the pod before it stops accepting.
-    public var shutdownDelay: Duration
-    /// After SIGTERM: the most time allowed for the delay plus in-flight requests before exiting anyway.
-    public var shutdownGracePeriod: Duration
+    public var recording: Recording
+    public var shutdown: Shutdown
     /// Event loop threads; 0 means one per core.
     public var threads: Int
     /// Read each review's pull secrets from this API server for its registry lookups (`--pull-secrets`), or nil.
     public var kubernetesAPI: InClusterConfiguration?
 
+    public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 8443)
+    public static let defaultMetricsListen = ListenAddress(host: "0.0.0.0", port: 8080)
+    public static let defaultCertificateRefreshInterval: Duration = .seconds(10)
+
+    /// Where reviews and their responses are recorded (`--record-dir`), and how many are kept.
+    public struct Recording: Sendable {
+        /// The directory, or nil for no recording.
+        public var directory: String?
+        public var limits: RecorderLimits
+
+        public init(directory: String? = nil, limits: RecorderLimits = .init()) {
+            self.directory = directory
+            self.limits = limits
+        }
+    }
+
+    /// What happens after SIGTERM.
+    public struct Shutdown: Sendable {
+        /// How long to stay up, not ready, so endpoints drop the pod before it stops accepting.
+        public var delay: Duration
+        /// The most time allowed for the delay plus in-flight requests before exiting anyway.
+        public var gracePeriod: Duration
+
+        public static let defaultDelay: Duration = .seconds(5)
+        /// Within the pod's default terminationGracePeriodSeconds of 30.
+        public static let defaultGracePeriod: Duration = .seconds(25)
+
+        public init(delay: Duration = Shutdown.defaultDelay, gracePeriod: Duration = Shutdown.defaultGracePeriod) {
+            self.delay = delay
+            self.gracePeriod = gracePeriod
+        }
+    }
+
     public init(
-        listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8443),
-        metricsListen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8080),
+        listen: ListenAddress = ServerConfiguration.defaultListen,
+        metricsListen: ListenAddress = ServerConfiguration.defaultMetricsListen,
         tls: TLSFiles,
-        certificateRefreshInterval: Duration = .seconds(10),
+        certificateRefreshInterval: Duration = ServerConfiguration.defaultCertificateRefreshInterval,
         decision: DecisionConfiguration = .init(),
         catalog: ImageCatalog = .init(),
         registry: RegistryConfiguration? = nil,
         limits: ServerLimits = .init(),
-        recordDirectory: String? = nil,
-        recordMaximumFiles: Int = 1000,
-        recordMaximumBytes: Int = 256 << 20,
-        shutdownDelay: Duration = .seconds(5),
-        shutdownGracePeriod: Duration = .seconds(25),
+        recording: Recording = .init(),
+        shutdown: Shutdown = .init(),
         threads: Int = 0,
         kubernetesAPI: InClusterConfiguration? = nil
     ) {
@@ -161,11 +186,8 @@ public struct ServerConfiguration: Sendable {
         self.catalog = catalog
         self.registry = registry
         self.limits = limits
-        self.recordDirectory = recordDirectory
-        self.recordMaximumFiles = recordMaximumFiles
-        self.recordMaximumBytes = recordMaximumBytes
-        self.shutdownDelay = shutdownDelay
-        self.shutdownGracePeriod = shutdownGracePeriod
+        self.recording = recording
+        self.shutdown = shutdown
         self.threads = threads
     }
 }

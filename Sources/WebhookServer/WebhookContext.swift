@@ -6,11 +6,8 @@ import KubernetesAPI
 import Logging
 import Synchronization
 
-/// What every connection's handlers share: the decider, the catalog, limits, metrics, logs and records.
+/// What every connection's handlers share: the review pipeline (decider and images), limits, metrics, logs and records.
 final class WebhookContext: Sendable {
-    let decider: AdmissionDecider
-    let images: ImageResolver
-    let registryTimeout: Duration
     let limits: ServerLimits
     let metrics: ServerMetrics?
     let logger: Logger
@@ -29,11 +26,8 @@ final class WebhookContext: Sendable {
         readiness: Readiness, heavyWork: HeavyWork, bodyBudget: ByteBudget, pullSecrets: PullSecrets? = nil
     ) {
         self.pullSecrets = pullSecrets
-        self.decider = decider
-        self.images = images
         self.pipeline = ReviewPipeline(decider: decider, images: images)
         self.heavyWork = heavyWork
-        self.registryTimeout = images.registry?.configuration.timeout ?? .seconds(3)
         self.limits = limits
         self.metrics = metrics
         self.logger = logger

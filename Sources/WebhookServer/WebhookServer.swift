@@ -11,7 +11,7 @@ import Synchronization
 
 /// The `serve` command's server: binds both listeners, serves until SIGTERM or SIGINT, then drains.
 ///
-/// Drain order: `/readyz` turns 503 at once; the server keeps serving for `shutdownDelay` so that
+/// Drain order: `/readyz` turns 503 at once; the server keeps serving for `shutdown.delay` so that
 /// endpoints drop the pod; then it stops accepting, lets every in-flight request finish (HTTP/1.1
 /// connections close after their response, HTTP/2 ones get GOAWAY), flushes the records, and returns.
 public enum WebhookServer {
@@ -23,10 +23,10 @@ public enum WebhookServer {
         // Queued records are charged to the request budget (its large share), so --max-buffered-bytes
         // bounds them too; past it a record is dropped and counted, never waited for.
         let budget = ByteBudget(limit: configuration.limits.maximumBufferedBytes)
-        let recorder = try configuration.recordDirectory.map { directory in
+        let recorder = try configuration.recording.directory.map { directory in
             try ReviewRecorder(
                 directory: directory,
-                limits: RecorderLimits(maximumFiles: configuration.recordMaximumFiles, maximumBytes: configuration.recordMaximumBytes),
+                limits: configuration.recording.limits,
                 budget: RecorderBudget(reserve: { budget.reserve($0, large: true) }, release: { budget.release($0, large: true) }),
                 logger: logger)
         }
@@ -94,7 +94,7 @@ struct ListenerService: Service, CustomStringConvertible {
         ).bind()
         let webhook = try await WebhookListener(
             group: group, address: configuration.listen, tls: tls, context: context, quiescing: quiescing,
-            connections: connections, drainGrace: configuration.shutdownGracePeriod
+            connections: connections, drainGrace: configuration.shutdown.gracePeriod
         ).bind()
         context.readiness.set(true)
         logger.notice("serving", metadata: [
@@ -110,13 +110,13 @@ struct ListenerService: Service, CustomStringConvertible {
         try? await gracefulShutdown()
         let started = ContinuousClock.now
         context.readiness.set(false)
-        logger.notice("shutdown: not ready; still serving for the shutdown delay", metadata: ["delay": "\(configuration.shutdownDelay)"])
-        try? await Task.sleep(for: configuration.shutdownDelay)
+        logger.notice("shutdown: not ready; still serving for the shutdown delay", metadata: ["delay": "\(configuration.shutdown.delay)"])
+        try? await Task.sleep(for: configuration.shutdown.delay)
 
         logger.notice("shutdown: no longer accepting; finishing in-flight requests", metadata: ["openConnections": "\(connections.count)"])
         let drained = group.next().makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: drained)
-        let remaining = configuration.shutdownGracePeriod - (ContinuousClock.now - started)
+        let remaining = configuration.shutdown.gracePeriod - (ContinuousClock.now - started)
         // Whichever comes first: every connection closed, or the grace period over.
         let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let once = ResumeOnce(continuation)
