@@ -7,7 +7,7 @@ let package = Package(
     products: [
         .executable(name: "nonroot-admission", targets: ["NonRootAdmissionCLI"]),
         // The decision pipeline without the server, for embedding and for Benchmarks/.
-        .library(name: "NonRootAdmissionCore", targets: ["AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
+        .library(name: "NonRootAdmissionCore", targets: ["JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
         // The registry client, for Benchmarks/ and for embedding.
         .library(name: "NonRootAdmissionRegistry", targets: ["ImageRegistry"]),
         // The replay readers and the YAML module under them, for Fuzz/.
@@ -29,8 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
-        // The wire model: JSON reader and writer, AdmissionReview, the Pod and workload subset. No I/O.
-        .target(name: "AdmissionModel"),
+        // The JSON reader (a validating parser that writes a node tape under a memory budget) and writer. No I/O.
+        .target(name: "JSON"),
+        // The wire model: AdmissionReview, the Pod and workload subset. No I/O.
+        .target(name: "AdmissionModel", dependencies: ["JSON"]),
         // The kubelet's and Pod Security's rules as pure functions, one rule per file.
         .target(name: "NonRootPolicy", dependencies: ["AdmissionModel"]),
         // LibYAML's parser, vendored (see Sources/CLibYAML/README.md), and a Swift composer over it
@@ -41,7 +43,7 @@ let package = Package(
         .target(name: "ImageResolution", dependencies: ["AdmissionModel", "NonRootPolicy", "YAML"]),
         // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
         .target(name: "ImageRegistry", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "YAML",
+            "JSON", "NonRootPolicy", "ImageResolution", "YAML",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -53,19 +55,19 @@ let package = Package(
         ]),
         // Reads pull secrets from the API server as the kubelet does: in-cluster config, GET by name only, cached.
         .target(name: "KubernetesAPI", dependencies: [
-            "AdmissionModel",
+            "JSON",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The decision pipeline shared by the server and the command line: bytes in, response out.
-        .target(name: "AdmissionCore", dependencies: ["AdmissionModel", "NonRootPolicy", "ImageResolution"]),
+        .target(name: "AdmissionCore", dependencies: ["JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution"]),
         // Readers for replay and check: JSON, JSON Lines, multi-document YAML, audit logs, manifests.
-        .target(name: "ReviewInput", dependencies: ["AdmissionModel", "YAML"]),
+        .target(name: "ReviewInput", dependencies: ["JSON", "AdmissionModel", "YAML"]),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI",
+            "JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,21 +83,21 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
-            "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
+            "JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AdmissionModelTests", dependencies: ["AdmissionModel", "TestSupport"]),
-        .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "TestSupport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
+        .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "JSON", "TestSupport"]),
         .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", "TestSupport"], exclude: ["Support/fake-apiserver.py"]),
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel"]),
+        .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel", "JSON"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "WebhookServerTests", dependencies: [
-            "WebhookServer", "AdmissionModel", "AdmissionCore", "ImageRegistry", "ImageResolution", "TestSupport",
+            "WebhookServer", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,4 +1,5 @@
 public import AdmissionModel
+import JSON
 public import NonRootPolicy
 
 /// A review decoded and ready to evaluate once its images are resolved.

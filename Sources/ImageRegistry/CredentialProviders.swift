@@ -1,5 +1,5 @@
-import AdmissionModel
 import FoundationEssentials
+import JSON
 import Synchronization
 import YAML
 

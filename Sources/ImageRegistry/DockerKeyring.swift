@@ -1,5 +1,5 @@
-import AdmissionModel
 import FoundationEssentials
+import JSON
 
 /// A user name and password for a registry. `description` never shows the password.
 public struct RegistryCredential: Sendable, Hashable, CustomStringConvertible, CustomReflectable {

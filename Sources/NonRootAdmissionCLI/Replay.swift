@@ -3,6 +3,7 @@ import AdmissionModel
 import ArgumentParser
 import FoundationEssentials
 import ImageRegistry
+import JSON
 import ReviewInput
 
 struct Replay: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import AdmissionCore
 import AdmissionModel
 import ImageRegistry
 import ImageResolution
+import JSON
 import NonRootPolicy
 
 /// The decision path of one review, without the network or the event loop: decode, resolve what is

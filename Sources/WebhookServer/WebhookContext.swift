@@ -2,6 +2,7 @@ import AdmissionCore
 import AdmissionModel
 import ImageRegistry
 import ImageResolution
+import JSON
 import KubernetesAPI
 import Logging
 import Synchronization

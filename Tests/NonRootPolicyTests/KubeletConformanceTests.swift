@@ -1,5 +1,6 @@
 import AdmissionModel
 import Foundation
+import JSON
 @testable import NonRootPolicy
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 @testable import NonRootPolicy
 import Testing
 

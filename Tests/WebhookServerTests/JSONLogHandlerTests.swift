@@ -1,5 +1,6 @@
 import AdmissionModel
 import FoundationEssentials
+import JSON
 import Logging
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@ import AdmissionCore
 import AdmissionModel
 import FoundationEssentials
 import ImageResolution
+import JSON
 import Logging
 import Synchronization
 import Testing

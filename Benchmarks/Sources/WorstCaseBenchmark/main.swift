@@ -1,6 +1,7 @@
 import AdmissionCore
 import AdmissionModel
 import FoundationEssentials
+import JSON
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -6,6 +6,7 @@ import AdmissionModel
 import Foundation
 import FuzzSupport
 import ImageResolution
+import JSON
 import NonRootPolicy
 
 /// Images of every kind of USER the rules distinguish: none, root, a name, a non-root uid, an
