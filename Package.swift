@@ -7,7 +7,7 @@ let package = Package(
     products: [
         .executable(name: "nonroot-admission", targets: ["NonRootAdmissionCLI"]),
         // The decision pipeline without the server, for embedding and for Benchmarks/.
-        .library(name: "NonRootAdmissionCore", targets: ["JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
+        .library(name: "NonRootAdmissionCore", targets: ["JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "AdmissionCore"]),
         // The registry client, for Benchmarks/ and for embedding.
         .library(name: "NonRootAdmissionRegistry", targets: ["ImageRegistry"]),
         // The replay readers and the YAML module under them, for Fuzz/.
@@ -33,17 +33,20 @@ let package = Package(
         .target(name: "JSON"),
         // The wire model: AdmissionReview, the Pod and workload subset. No I/O.
         .target(name: "AdmissionModel", dependencies: ["JSON"]),
+        // The user an image's config declares, what is known about an image's users, and Go's %q for
+        // messages: what the policy and image knowledge share. No I/O.
+        .target(name: "ImageConfig"),
         // The kubelet's and Pod Security's rules as pure functions, one rule per file.
-        .target(name: "NonRootPolicy", dependencies: ["AdmissionModel"]),
+        .target(name: "NonRootPolicy", dependencies: ["AdmissionModel", "ImageConfig"]),
         // LibYAML's parser, vendored (see Sources/CLibYAML/README.md), and a Swift composer over it
         // that needs no Foundation.
         .target(name: "CLibYAML", exclude: ["License", "README.md"], cSettings: [.define("YAML_DECLARE_STATIC")]),
         .target(name: "YAML", dependencies: ["CLibYAML"]),
         // Image references and the image catalog: what is known about images without a network.
-        .target(name: "ImageResolution", dependencies: ["AdmissionModel", "NonRootPolicy", "YAML"]),
+        .target(name: "ImageResolution", dependencies: ["ImageConfig", "YAML"]),
         // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
         .target(name: "ImageRegistry", dependencies: [
-            "JSON", "NonRootPolicy", "ImageResolution", "YAML",
+            "JSON", "ImageConfig", "ImageResolution", "YAML",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -62,12 +65,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The decision pipeline shared by the server and the command line: bytes in, response out.
-        .target(name: "AdmissionCore", dependencies: ["JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution"]),
+        .target(name: "AdmissionCore", dependencies: ["JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution"]),
         // Readers for replay and check: JSON, JSON Lines, multi-document YAML, audit logs, manifests.
         .target(name: "ReviewInput", dependencies: ["JSON", "AdmissionModel", "YAML"]),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
-            "JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI",
+            "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -83,14 +86,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
-            "JSON", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
+            "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
-        .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "JSON", "TestSupport"]),
+        .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "JSON", "ImageConfig", "TestSupport"]),
         .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
-        .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageResolution", "NonRootPolicy", "TestSupport"]),
+        .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageConfig", "ImageResolution", "NonRootPolicy", "TestSupport"]),
         .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", "TestSupport"], exclude: ["Support/fake-apiserver.py"]),
         .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),

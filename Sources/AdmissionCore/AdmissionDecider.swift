@@ -1,4 +1,5 @@
 public import AdmissionModel
+import ImageConfig
 import JSON
 public import NonRootPolicy
 

@@ -1,5 +1,6 @@
 import AdmissionModel
 import Foundation
+import ImageConfig
 import JSON
 @testable import NonRootPolicy
 import Testing

@@ -1,4 +1,5 @@
 import AdmissionModel
+import ImageConfig
 import JSON
 @testable import NonRootPolicy
 import Testing

@@ -5,6 +5,7 @@ import AdmissionCore
 import AdmissionModel
 import Foundation
 import FuzzSupport
+import ImageConfig
 import ImageResolution
 import JSON
 import NonRootPolicy
