@@ -68,9 +68,16 @@ let package = Package(
         .target(name: "AdmissionCore", dependencies: ["JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution"]),
         // Readers for replay and check: JSON, JSON Lines, multi-document YAML, audit logs, manifests.
         .target(name: "ReviewInput", dependencies: ["JSON", "AdmissionModel", "YAML"]),
+        // The review recorder: the record format (an allowlisted AdmissionReview with its response, which
+        // replay reads as any AdmissionReview), the bounded record directory, and the queue in front of it.
+        .target(name: "ReviewRecording", dependencies: [
+            "JSON", "AdmissionModel",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
-            "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI",
+            "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI", "ReviewRecording",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,7 +107,7 @@ let package = Package(
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel", "JSON"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
         .testTarget(name: "WebhookServerTests", dependencies: [
-            "WebhookServer", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution", "TestSupport",
+            "WebhookServer", "ReviewRecording", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -5,6 +5,7 @@ import ImageResolution
 import JSON
 import KubernetesAPI
 import Logging
+import ReviewRecording
 import Synchronization
 
 /// What every connection's handlers share: the decider, the catalog, limits, metrics, logs and records.

@@ -6,6 +6,7 @@ import NIOCertificateReloading
 import NIOCore
 import NIOExtras
 import NIOPosix
+import ReviewRecording
 import ServiceLifecycle
 import Synchronization
 

@@ -2,6 +2,7 @@ import AdmissionModel
 import FoundationEssentials
 import JSON
 import Logging
+@testable import ReviewRecording
 import Synchronization
 @testable import WebhookServer
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import FoundationEssentials
 import ImageResolution
 import JSON
 import Logging
+@testable import ReviewRecording
 import Synchronization
 import Testing
 @testable import WebhookServer
