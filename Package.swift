@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Every Swift target: an import is internal unless marked `public import`, so a module's public API
+// names exactly the modules its users need.
+let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("InternalImportsByDefault")]
+
 let package = Package(
     name: "nonroot-admission",
     platforms: [.macOS(.v14)],
@@ -30,20 +34,20 @@ let package = Package(
     ],
     targets: [
         // The JSON reader (a validating parser that writes a node tape under a memory budget) and writer. No I/O.
-        .target(name: "JSON"),
+        .target(name: "JSON", swiftSettings: swiftSettings),
         // The wire model: AdmissionReview, the Pod and workload subset. No I/O.
-        .target(name: "AdmissionModel", dependencies: ["JSON"]),
+        .target(name: "AdmissionModel", dependencies: ["JSON"], swiftSettings: swiftSettings),
         // The user an image's config declares, what is known about an image's users, and Go's %q for
         // messages: what the policy and image knowledge share. No I/O.
-        .target(name: "ImageConfig"),
+        .target(name: "ImageConfig", swiftSettings: swiftSettings),
         // The kubelet's and Pod Security's rules as pure functions, one rule per file.
-        .target(name: "NonRootPolicy", dependencies: ["AdmissionModel", "ImageConfig"]),
+        .target(name: "NonRootPolicy", dependencies: ["AdmissionModel", "ImageConfig"], swiftSettings: swiftSettings),
         // LibYAML's parser, vendored (see Sources/CLibYAML/README.md), and a Swift composer over it
         // that needs no Foundation.
         .target(name: "CLibYAML", exclude: ["License", "README.md"], cSettings: [.define("YAML_DECLARE_STATIC")]),
-        .target(name: "YAML", dependencies: ["CLibYAML"]),
+        .target(name: "YAML", dependencies: ["CLibYAML"], swiftSettings: swiftSettings),
         // Image references and the image catalog: what is known about images without a network.
-        .target(name: "ImageResolution", dependencies: ["ImageConfig", "YAML"]),
+        .target(name: "ImageResolution", dependencies: ["ImageConfig", "YAML"], swiftSettings: swiftSettings),
         // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
         .target(name: "ImageRegistry", dependencies: [
             "JSON", "ImageConfig", "ImageResolution", "YAML",
@@ -53,9 +57,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
-        ]),
+        ], swiftSettings: swiftSettings),
         // Reads pull secrets from the API server as the kubelet does: in-cluster config, GET by name only, cached.
         .target(name: "KubernetesAPI", dependencies: [
             "JSON",
@@ -63,18 +66,18 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: swiftSettings),
         // The decision pipeline shared by the server and the command line: bytes in, response out.
-        .target(name: "AdmissionCore", dependencies: ["JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution"]),
+        .target(name: "AdmissionCore", dependencies: ["JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy"], swiftSettings: swiftSettings),
         // Readers for replay and check: JSON, JSON Lines, multi-document YAML, audit logs, manifests.
-        .target(name: "ReviewInput", dependencies: ["JSON", "AdmissionModel", "YAML"]),
+        .target(name: "ReviewInput", dependencies: ["JSON", "AdmissionModel", "YAML"], swiftSettings: swiftSettings),
         // The review recorder: the record format (an allowlisted AdmissionReview with its response, which
         // replay reads as any AdmissionReview), the bounded record directory, and the queue in front of it.
         .target(name: "ReviewRecording", dependencies: [
             "JSON", "AdmissionModel",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: swiftSettings),
         // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
         .target(name: "WebhookServer", dependencies: [
             "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI", "ReviewRecording",
@@ -90,32 +93,33 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        ], swiftSettings: swiftSettings),
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
             "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
-        .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "JSON", "ImageConfig", "TestSupport"]),
-        .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "NonRootPolicy", "TestSupport"]),
-        .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageConfig", "ImageResolution", "NonRootPolicy", "TestSupport"]),
-        .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", "TestSupport"], exclude: ["Support/fake-apiserver.py"]),
-        .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "ReviewInput", "TestSupport"]),
-        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel", "JSON"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["AdmissionModel", "TestSupport"]),
+        ], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NonRootPolicyTests", dependencies: ["NonRootPolicy", "AdmissionModel", "JSON", "ImageConfig", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImageResolutionTests", dependencies: ["ImageResolution", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImageRegistryTests", dependencies: ["ImageRegistry", "ImageConfig", "ImageResolution", "NonRootPolicy", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", "TestSupport"], exclude: ["Support/fake-apiserver.py"], swiftSettings: swiftSettings),
+        .testTarget(name: "AdmissionCoreTests", dependencies: ["AdmissionCore", "AdmissionModel", "NonRootPolicy", "ImageResolution", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel", "JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WebhookServerTests", dependencies: [
-            "WebhookServer", "ReviewRecording", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution", "TestSupport",
+            "WebhookServer", "ReviewRecording", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOTLS", package: "swift-nio"),
-        ]),
-        .testTarget(name: "ServerIntegrationTests", dependencies: ["AdmissionModel", "TestSupport"]),
-        .testTarget(name: "InstallTests", dependencies: ["TestSupport"]),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "ServerIntegrationTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "InstallTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
     ]
 )

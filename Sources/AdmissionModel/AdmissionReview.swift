@@ -1,4 +1,4 @@
-import JSON
+public import JSON
 
 /// `admission.k8s.io` API versions this webhook speaks. A review is answered in the version it came in.
 public enum AdmissionAPIVersion: String, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import JSON
+public import JSON
 
 /// The part of `metav1.ObjectMeta` that messages name.
 public struct ObjectMeta: Sendable, Equatable {

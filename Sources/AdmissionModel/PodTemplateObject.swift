@@ -1,4 +1,4 @@
-import JSON
+public import JSON
 
 /// The kinds whose objects carry a pod spec, and where each keeps it.
 public enum PodSpecKind: String, Sendable, Equatable, CaseIterable {

@@ -1,5 +1,5 @@
 import AdmissionCore
-import ArgumentParser
+public import ArgumentParser
 import FoundationEssentials
 import ImageResolution
 import NonRootPolicy

@@ -1,5 +1,5 @@
 public import AdmissionModel
-import ImageConfig
+public import ImageConfig
 
 /// Which rule set to apply.
 public enum PolicyName: String, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import ImageConfig
+public import ImageConfig
 
 
 /// The result of evaluating a pod spec.

@@ -1,4 +1,4 @@
-import ImageConfig
+public import ImageConfig
 
 /*
  The kubelet's verifyRunAsNonRoot on Linux (pkg/kubelet/kuberuntime/security_context_others.go),
