@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import JSON
 
 /// A Secret as far as pull credentials go: its type and only the data keys a pull secret can use.

@@ -1,7 +1,11 @@
 import AdmissionCore
 import AdmissionModel
 import ArgumentParser
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import ImageRegistry
 import JSON
 import ReviewInput

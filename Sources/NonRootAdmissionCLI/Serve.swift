@@ -1,6 +1,10 @@
 import AdmissionCore
 import ArgumentParser
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import ImageRegistry
 import KubernetesAPI
 import Logging
