@@ -46,7 +46,7 @@ let package = Package(
         // that needs no Foundation.
         .target(name: "CLibYAML", exclude: ["License", "README.md"], cSettings: [.define("YAML_DECLARE_STATIC")]),
         .target(name: "YAML", dependencies: ["CLibYAML"], swiftSettings: swiftSettings),
-        // Image references and the image catalog: what is known about images without a network.
+        // Image references and the image catalog: what is known about images without a network. No I/O.
         .target(name: "ImageResolution", dependencies: ["ImageConfig", "YAML"], swiftSettings: swiftSettings),
         // The registry client: OCI distribution over AsyncHTTPClient, auth, caches, single-flight, SSRF guards.
         .target(name: "ImageRegistry", dependencies: [
@@ -78,7 +78,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
-        // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics, recording, shutdown.
+        // The webhook server: TLS (swift-nio-ssl), HTTP/1.1 and HTTP/2 by ALPN, metrics through swift-metrics
+        // and /metrics, the recorder service, shutdown. The metrics backend is bootstrapped by the CLI.
         .target(name: "WebhookServer", dependencies: [
             "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "KubernetesAPI", "ReviewRecording",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -94,6 +95,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
+        // The executable: ArgumentParser commands, and the process-wide logging and Prometheus metrics bootstraps.
         .executableTarget(name: "NonRootAdmissionCLI", dependencies: [
             "JSON", "AdmissionModel", "ImageConfig", "NonRootPolicy", "ImageResolution", "ImageRegistry", "AdmissionCore", "ReviewInput", "WebhookServer", "KubernetesAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
