@@ -150,9 +150,3 @@ public final class KubernetesClient: KubernetesObjectReader {
         return text
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
-}
