@@ -1,4 +1,6 @@
 public import AdmissionModel
+public import ImageConfig
+public import JSON
 public import NonRootPolicy
 
 /// A review decoded and ready to evaluate once its images are resolved.

@@ -1,4 +1,6 @@
 public import AdmissionModel
+public import ImageConfig
+public import JSON
 public import NonRootPolicy
 
 /// Where the pipeline learns image USERs: first what is at hand (a catalog entry, a cached answer),

@@ -1,3 +1,5 @@
+import JSON
+
 /// `metav1.Status` as a denial carries it.
 public struct ResponseStatus: Sendable, Equatable {
     public var code: Int

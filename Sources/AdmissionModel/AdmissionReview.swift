@@ -1,3 +1,5 @@
+public import JSON
+
 /// `admission.k8s.io` API versions this webhook speaks. A review is answered in the version it came in.
 public enum AdmissionAPIVersion: String, Sendable, Equatable {
     case v1 = "admission.k8s.io/v1"

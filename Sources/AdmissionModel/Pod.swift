@@ -1,3 +1,5 @@
+public import JSON
+
 /// The part of `metav1.ObjectMeta` that messages name.
 public struct ObjectMeta: Sendable, Equatable {
     public var name: String?

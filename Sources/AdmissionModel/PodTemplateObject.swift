@@ -1,3 +1,5 @@
+public import JSON
+
 /// The kinds whose objects carry a pod spec, and where each keeps it.
 public enum PodSpecKind: String, Sendable, Equatable, CaseIterable {
     case pod = "Pod"

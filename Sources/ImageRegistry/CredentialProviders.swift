@@ -1,5 +1,9 @@
-import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
+import JSON
 import Logging
 import Metrics
 import Synchronization

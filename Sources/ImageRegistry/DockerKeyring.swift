@@ -1,5 +1,9 @@
-import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
+import JSON
 
 /// A user name and password for a registry. `description` never shows the password.
 public struct RegistryCredential: Sendable, Hashable, CustomStringConvertible, CustomReflectable {

@@ -1,5 +1,5 @@
+public import ImageConfig
 public import ImageResolution
-public import NonRootPolicy
 
 /// Where image USERs come from: the catalog first (offline, air-gapped, overrides), then the
 /// registry when lookups are enabled.

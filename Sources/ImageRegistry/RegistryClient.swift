@@ -1,4 +1,4 @@
-import AdmissionModel
+import JSON
 import NIOHTTP1
 import Synchronization
 

@@ -1,4 +1,4 @@
-public import AdmissionModel
+import JSON
 
 /// A content descriptor in a manifest or index: what to fetch, how big it is, and for which platform.
 public struct Descriptor: Sendable, Hashable {

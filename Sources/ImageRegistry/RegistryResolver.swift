@@ -1,5 +1,5 @@
+public import ImageConfig
 public import ImageResolution
-public import NonRootPolicy
 import NIOHTTP1
 import Synchronization
 

@@ -303,9 +303,3 @@ extension RegistryURL {
     /// The URL without its query, which may hold presigned tokens.
     var redacted: String { "\(isSecure ? "https" : "http")://\(authority)\(pathAndQuery.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/")" }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
-}

@@ -1,4 +1,4 @@
-public import NonRootPolicy
+public import ImageConfig
 import YAML
 
 /// A file that maps image references to their config `User`, for offline and air-gapped use:

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Logging
+public import Logging
 import NIOCore
 import NIOSSL
 
@@ -148,11 +148,5 @@ public final class KubernetesClient: KubernetesObjectReader {
         if error is NIOSSLError { return "TLS failed: \(text)" }
         if text.lowercased().contains("refused") { return "connection refused" }
         return text
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }

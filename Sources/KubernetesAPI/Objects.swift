@@ -1,5 +1,9 @@
-import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
+import JSON
 
 /// A Secret as far as pull credentials go: its type and only the data keys a pull secret can use.
 /// Other keys (TLS keys, passwords) are dropped on arrival, so they are never held, cached or logged.

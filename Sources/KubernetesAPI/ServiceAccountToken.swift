@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The pod's service-account token, read from its file for every request. The kubelet rotates a
 /// projected token by swapping a symlink, so the next request after a rotation sends the new one.

@@ -1,6 +1,10 @@
 import AdmissionCore
-import ArgumentParser
+public import ArgumentParser
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import ImageResolution
 import NonRootPolicy
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ImageConfig
 import ImageRegistry
 import NonRootPolicy
 

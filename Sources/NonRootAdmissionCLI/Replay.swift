@@ -1,8 +1,13 @@
 import AdmissionCore
 import AdmissionModel
 import ArgumentParser
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import ImageRegistry
+import JSON
 import ReviewInput
 
 struct Replay: AsyncParsableCommand {

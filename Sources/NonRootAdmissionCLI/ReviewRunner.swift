@@ -1,7 +1,9 @@
 import AdmissionCore
 import AdmissionModel
+import ImageConfig
 import ImageRegistry
 import ImageResolution
+import JSON
 import NonRootPolicy
 import ReviewInput
 import Synchronization

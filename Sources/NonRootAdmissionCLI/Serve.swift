@@ -1,10 +1,15 @@
 import AdmissionCore
 import ArgumentParser
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import ImageRegistry
 import KubernetesAPI
 import Logging
 import NonRootPolicy
+import ReviewRecording
 import WebhookServer
 
 struct Serve: AsyncParsableCommand {
@@ -143,6 +148,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let metrics = PrometheusMetrics.bootstrap(version: NonRootAdmission.version)
         let logger = Logger(label: "nonroot-admission")
         let catalog = try decision.loadCatalog()
         guard let listenAddress = ListenAddress(parsing: listen), let metricsAddress = ListenAddress(parsing: metricsListen) else {
@@ -167,7 +173,7 @@ struct Serve: AsyncParsableCommand {
             threads: threads,
             kubernetesAPI: try kubernetesAPI(logger: logger))
         do {
-            try await WebhookServer.run(configuration, version: NonRootAdmission.version, logger: logger)
+            try await WebhookServer.run(configuration, metrics: metrics, logger: logger)
         } catch let error as TLSSetupError {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

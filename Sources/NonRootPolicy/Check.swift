@@ -1,4 +1,5 @@
 public import AdmissionModel
+public import ImageConfig
 
 /// Which rule set to apply.
 public enum PolicyName: String, Sendable, CaseIterable {

@@ -1,3 +1,6 @@
+public import ImageConfig
+
+
 /// The result of evaluating a pod spec.
 public struct Evaluation: Sendable, Equatable {
     public enum Entry: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import ImageConfig
+
 /// Builders and limits for the one-line hints that go into `warnings`.
 public enum Hint {
     /// The apiserver truncates each warning to 256 runes and drops any with control characters.

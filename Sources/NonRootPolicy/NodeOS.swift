@@ -1,4 +1,5 @@
 public import AdmissionModel
+import ImageConfig
 
 /*
  Which node OS runs a pod, and so which kubelet rules apply (k8s-semantics.md §10.E).

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 
 /// Collects what one file yields: classifies each parsed document, converts audit events and
 /// manifests, numbers the documents and, at the end, labels them and adds the file's notes.

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 
 /// JSON, JSON Lines and JSON text sequences (concatenated values, e.g. `kubectl get -w -o json`).
 enum JSONInput {

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 
 /// Turns a Kubernetes audit event (`audit.k8s.io/v1` Event) into the AdmissionRequest the API
 /// server sent the webhook for it.

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 import YAML
 
 /// Multi-document YAML, converted document by document to JSON text.

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 import NIOHTTP1
 
 extension HTTPHeaders {

@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 public import Logging
 import Synchronization
 #if canImport(Glibc)

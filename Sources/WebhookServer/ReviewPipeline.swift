@@ -1,7 +1,9 @@
 import AdmissionCore
 import AdmissionModel
+import ImageConfig
 import ImageRegistry
 import ImageResolution
+import JSON
 import NonRootPolicy
 
 /// The server's side of `AdmissionPipeline`, without the network or the event loop: decode under the

@@ -2,6 +2,7 @@ public import AdmissionCore
 public import ImageRegistry
 public import ImageResolution
 public import KubernetesAPI
+public import ReviewRecording
 
 /// A `HOST:PORT` to listen on.
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {

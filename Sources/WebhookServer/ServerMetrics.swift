@@ -2,12 +2,13 @@ import AdmissionModel
 import ImageRegistry
 import Metrics
 import NIOCore
-public import Prometheus
 import Synchronization
 
-/// The server's metrics, through swift-metrics with the Prometheus backend, named in the Prometheus convention.
+/// The server's metrics, through swift-metrics, named in the Prometheus convention. The process
+/// bootstraps the backend (the command line's Prometheus registry); the server only records and,
+/// on `/metrics`, renders what `exposition` gives.
 public final class ServerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+    private let render: @Sendable () -> [UInt8]
     private let counters = Mutex<[String: Metrics.Counter]>([:])
     private let openConnections: Metrics.Gauge
     private let pendingHandshakes: Metrics.Gauge
@@ -32,18 +33,15 @@ public final class ServerMetrics: Sendable {
         .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10), .seconds(30),
     ]
 
-    /// Bootstraps swift-metrics with a Prometheus factory. Call once per process.
-    public static func bootstrap(version: String) -> ServerMetrics {
-        let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets[requestDurationName] = durationBuckets
-        factory.durationHistogramBuckets[RegistryMetrics.lookupDurationName] = durationBuckets
-        MetricsSystem.bootstrap(factory)
-        return ServerMetrics(registry: registry, version: version)
+    /// The buckets of the server's and the registry client's duration histograms, for the backend.
+    public static var durationHistogramBuckets: [String: [Duration]] {
+        [requestDurationName: durationBuckets, RegistryMetrics.lookupDurationName: durationBuckets]
     }
 
-    private init(registry: PrometheusCollectorRegistry, version: String) {
-        self.registry = registry
+    /// Metrics for a process whose swift-metrics backend is already bootstrapped; `exposition`
+    /// renders it for `/metrics`.
+    public init(version: String, exposition: @escaping @Sendable () -> [UInt8]) {
+        self.render = exposition
         self.openConnections = Metrics.Gauge(label: "nonroot_admission_open_connections")
         self.pendingHandshakes = Metrics.Gauge(label: "nonroot_admission_pending_handshakes")
         self.requestDuration = Metrics.Timer(label: Self.requestDurationName)
@@ -140,6 +138,6 @@ public final class ServerMetrics: Sendable {
 
     /// The Prometheus text exposition.
     public func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+        render()
     }
 }

@@ -2,8 +2,10 @@ import AdmissionCore
 import AdmissionModel
 import ImageRegistry
 import ImageResolution
+import JSON
 import KubernetesAPI
 import Logging
+import ReviewRecording
 import Synchronization
 
 /// What every connection's handlers share: the review pipeline (decider and images), limits, metrics, logs and records.

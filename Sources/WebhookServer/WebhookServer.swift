@@ -6,6 +6,7 @@ import NIOCertificateReloading
 import NIOCore
 import NIOExtras
 import NIOPosix
+import ReviewRecording
 import ServiceLifecycle
 import Synchronization
 
@@ -16,9 +17,8 @@ import Synchronization
 /// connections close after their response, HTTP/2 ones get GOAWAY), flushes the records, and returns.
 public enum WebhookServer {
     /// Runs until a shutdown signal; returns normally after a complete drain.
-    public static func run(_ configuration: ServerConfiguration, version: String, logger: Logger) async throws {
+    public static func run(_ configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) async throws {
         MemoryTuning.apply()
-        let metrics = ServerMetrics.bootstrap(version: version)
         let tls = try TLSContextProvider(files: configuration.tls, refreshInterval: configuration.certificateRefreshInterval, logger: logger, metrics: metrics)
         // Queued records are charged to the request budget (its large share), so --max-buffered-bytes
         // bounds them too; past it a record is dropped and counted, never waited for.
@@ -31,7 +31,7 @@ public enum WebhookServer {
                 logger: logger)
         }
         let readiness = Readiness()
-        // After the metrics bootstrap, so the registry's metrics are registered.
+        // The process bootstraps metrics before this, so the registry client's metrics are registered.
         let registry = try configuration.registry.map { registryConfiguration throws(RegistrySetupError) in
             try RegistryResolver(configuration: registryConfiguration)
         }

@@ -1,5 +1,6 @@
 import AdmissionCore
 import AdmissionModel
+import ImageConfig
 import NonRootPolicy
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import ImageConfig
 @testable import ImageRegistry
 import ImageResolution
 import NonRootPolicy

@@ -1,4 +1,5 @@
 import Testing
+import ImageConfig
 import ImageResolution
 import NonRootPolicy
 @testable import ImageRegistry

@@ -1,3 +1,4 @@
+import ImageConfig
 import Testing
 import ImageResolution
 import NonRootPolicy

@@ -1,3 +1,4 @@
+import ImageConfig
 @testable import NonRootPolicy
 import Testing
 

@@ -1,5 +1,7 @@
 import AdmissionModel
 import Foundation
+import ImageConfig
+import JSON
 @testable import NonRootPolicy
 import Testing
 import TestSupport

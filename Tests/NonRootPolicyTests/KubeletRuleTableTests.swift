@@ -1,4 +1,5 @@
 import AdmissionModel
+import ImageConfig
 import NonRootPolicy
 import Testing
 

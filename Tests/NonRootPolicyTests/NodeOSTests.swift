@@ -1,4 +1,6 @@
 import AdmissionModel
+import ImageConfig
+import JSON
 @testable import NonRootPolicy
 import Testing
 

@@ -1,4 +1,5 @@
 import AdmissionModel
+import ImageConfig
 @testable import NonRootPolicy
 import Testing
 

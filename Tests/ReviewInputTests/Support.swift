@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 import ReviewInput
 import Testing
 #if canImport(FoundationEssentials)

@@ -1,5 +1,5 @@
-import Foundation
-import Testing
+public import Foundation
+public import Testing
 
 /// Locates the project and the upstream conformance data the tests read in place.
 public enum TestPaths {

@@ -1,5 +1,5 @@
 import Foundation
-import Testing
+public import Testing
 
 /// The registry test bed that `scripts/registry-fixture.sh start` runs on 127.0.0.1: real
 /// `docker-registry` processes (plain, TLS, basic auth, bearer tokens, a redirecting one) and a

@@ -1,5 +1,10 @@
 import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
+import JSON
 import Logging
 import Synchronization
 import Testing

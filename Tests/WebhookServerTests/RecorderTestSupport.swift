@@ -1,6 +1,12 @@
 import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
+import JSON
 import Logging
+@testable import ReviewRecording
 import Synchronization
 @testable import WebhookServer
 #if canImport(Glibc)

@@ -1,8 +1,14 @@
 import AdmissionCore
 import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
 import ImageResolution
+import JSON
 import Logging
+@testable import ReviewRecording
 import Synchronization
 import Testing
 @testable import WebhookServer

@@ -1,6 +1,11 @@
 import AdmissionCore
 import AdmissionModel
+#if canImport(FoundationEssentials)
 import FoundationEssentials
+#else
+import Foundation
+#endif
+import JSON
 #if canImport(Glibc)
 import Glibc
 #endif

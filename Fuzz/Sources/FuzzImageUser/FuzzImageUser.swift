@@ -3,6 +3,7 @@
 // strconv.ParseInt(s, 10, 64) reads, for which Swift's Int64(_:) is the reference (both take an
 // optional + or - and ASCII digits only, and both refuse overflow).
 import FuzzSupport
+import ImageConfig
 import NonRootPolicy
 
 let maximumUserID = Int64(Int32.max)

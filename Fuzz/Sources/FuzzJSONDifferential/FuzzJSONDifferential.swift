@@ -1,14 +1,14 @@
 // The project's JSON reader (JSONDocument) against Foundation's JSONSerialization with
 // .fragmentsAllowed. They must agree on accept or reject and on every value, apart from the six
-// divergences documented in Tests/AdmissionModelTests/JSONDifferentialTests.swift, which are skipped
+// divergences documented in Tests/JSONTests/JSONDifferentialTests.swift, which are skipped
 // exactly as `agree` there models them. Any other disagreement traps.
 //
 // `agree` below is a port of that test's `agree` and `Differential` helpers, with `Issue.record`
 // replaced by a trap and the one internal accessor it used (`rawKey(of:)`, the tape index) replaced by
 // a scan of the document bytes through the public API. Keep the two in step.
-import AdmissionModel
 import Foundation
 import FuzzSupport
+import JSON
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

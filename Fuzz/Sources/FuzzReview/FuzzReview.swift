@@ -5,7 +5,9 @@ import AdmissionCore
 import AdmissionModel
 import Foundation
 import FuzzSupport
+import ImageConfig
 import ImageResolution
+import JSON
 import NonRootPolicy
 
 /// Images of every kind of USER the rules distinguish: none, root, a name, a non-root uid, an

@@ -6,6 +6,7 @@
 import AdmissionCore
 import AdmissionModel
 import FuzzSupport
+import JSON
 import ReviewInput
 
 let extensions = ["json", "jsonl", "yaml", "", "log", "ndjson", "yml", "txt"]

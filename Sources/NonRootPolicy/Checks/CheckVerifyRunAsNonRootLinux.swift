@@ -1,3 +1,5 @@
+public import ImageConfig
+
 /*
  The kubelet's verifyRunAsNonRoot on Linux (pkg/kubelet/kuberuntime/security_context_others.go),
  for containers that may land on a Linux node (NodeOS.swift).

@@ -1,3 +1,5 @@
+import ImageConfig
+
 /*
  The kubelet's verifyRunAsNonRoot on Windows (pkg/kubelet/kuberuntime/security_context_windows.go),
  for containers that may land on a Windows node (NodeOS.swift), whether or not spec.os is set.

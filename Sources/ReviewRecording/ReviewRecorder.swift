@@ -1,4 +1,3 @@
-import AdmissionModel
 public import Logging
 import NIOPosix
 import Synchronization
@@ -9,85 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Bounds on the record directory and on the queue in front of it.
-public struct RecorderLimits: Sendable {
-    /// The most record files kept; the oldest are deleted first.
-    public var maximumFiles: Int
-    /// The most bytes kept across all record files; the oldest are deleted first.
-    public var maximumBytes: Int
-    /// Reviews waiting to be written; further reviews are dropped and counted.
-    public var queueDepth: Int
-    /// Bytes of bodies and responses waiting to be written; further reviews are dropped and
-    /// counted. 256 queued 3 MiB reviews would otherwise be most of a webhook pod's memory if the
-    /// disk stalls.
-    public var queueBytes: Int
-
-    /// `--record-max-files`.
-    public static let defaultMaximumFiles = 1000
-    /// `--record-max-bytes`: 256 MiB.
-    public static let defaultMaximumBytes = 256 << 20
-
-    public init(
-        maximumFiles: Int = RecorderLimits.defaultMaximumFiles, maximumBytes: Int = RecorderLimits.defaultMaximumBytes,
-        queueDepth: Int = 256, queueBytes: Int = 16 << 20
-    ) {
-        self.maximumFiles = maximumFiles
-        self.maximumBytes = maximumBytes
-        self.queueDepth = queueDepth
-        self.queueBytes = queueBytes
-    }
-}
-
-/// A byte budget the recorder charges for what it holds, such as the server's
-/// `--max-buffered-bytes`. Each queued record is charged from `record` until it is written or
-/// dropped: its body and response, and the memory the writer's parse of them may take
-/// (`ReviewRecord.encodingBytes`), so the charge covers the record whenever it is written.
-public struct RecorderBudget: Sendable {
-    /// Takes bytes, or returns false when that would pass the budget's limit.
-    public var reserve: @Sendable (Int) -> Bool
-    /// Gives back bytes taken by `reserve`.
-    public var release: @Sendable (Int) -> Void
-
-    public init(reserve: @escaping @Sendable (Int) -> Bool, release: @escaping @Sendable (Int) -> Void) {
-        self.reserve = reserve
-        self.release = release
-    }
-}
-
-/// Why the record directory cannot be used.
-public struct RecorderError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What went wrong.
-    public enum Kind: Sendable, Equatable {
-        case createDirectory
-        case notADirectory
-        case notWritable
-        case readDirectory
-        case invalidLimits
-    }
-
-    public var kind: Kind
-    /// The record directory.
-    public var path: String
-    /// The system's reason (`strerror`) or the offending limit.
-    public var reason: String
-
-    public init(kind: Kind, path: String, reason: String) {
-        self.kind = kind
-        self.path = path
-        self.reason = reason
-    }
-
-    public var description: String {
-        switch kind {
-        case .createDirectory: "cannot create record directory \(path): \(reason)"
-        case .notADirectory: "record directory \(path) exists but is not a directory"
-        case .notWritable: "cannot write to record directory \(path): \(reason)"
-        case .readDirectory: "cannot read record directory \(path): \(reason)"
-        case .invalidLimits: "invalid limits for record directory \(path): \(reason)"
-        }
-    }
-}
 
 /// Writes each reviewed AdmissionReview, with the response sent, as one JSON file that
 /// `nonroot-admission replay` reads back.
@@ -276,60 +196,4 @@ public final class ReviewRecorder: Sendable {
             state.lastDropLog = now
         }
     }
-}
-
-/// One queued review, as received. Decoding waits for the writer.
-struct PendingRecord: Sendable {
-    var body: [UInt8]
-    var responseJSON: [UInt8]
-    var uid: String
-    var receivedAt: RecordTime
-    /// Given back when the record is gone: written, failed, or discarded with a cancelled queue.
-    var charge: QueueCharge
-}
-
-/// The queue's bytes and the budget they are charged to. A class apart from the recorder, so
-/// that queued records can give their bytes back without holding the recorder.
-final class QueueAccount: Sendable {
-    let budget: RecorderBudget?
-    private let queued = Atomic<Int>(0)
-
-    init(budget: RecorderBudget?) { self.budget = budget }
-
-    /// Bytes of bodies and responses in the queue.
-    var queuedBytes: Int { queued.load(ordering: .relaxed) }
-
-    /// Takes `queued` bytes for a record if the queue stays within `limit`, and `budget` bytes
-    /// from the budget if it agrees.
-    func charge(queued bytes: Int, budget charged: Int, limit: Int) -> QueueCharge? {
-        guard queued.add(bytes, ordering: .relaxed).newValue <= limit else {
-            queued.subtract(bytes, ordering: .relaxed)
-            return nil
-        }
-        if let budget, !budget.reserve(charged) {
-            queued.subtract(bytes, ordering: .relaxed)
-            return nil
-        }
-        return QueueCharge(queued: bytes, charged: budget == nil ? 0 : charged, account: self)
-    }
-
-    fileprivate func release(queued bytes: Int, charged: Int) {
-        queued.subtract(bytes, ordering: .relaxed)
-        if charged > 0 { budget?.release(charged) }
-    }
-}
-
-/// What one queued record holds, given back when the record is released.
-final class QueueCharge: Sendable {
-    let queued: Int
-    let charged: Int
-    private let account: QueueAccount
-
-    init(queued: Int, charged: Int, account: QueueAccount) {
-        self.queued = queued
-        self.charged = charged
-        self.account = account
-    }
-
-    deinit { account.release(queued: queued, charged: charged) }
 }

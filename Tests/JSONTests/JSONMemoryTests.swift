@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-@testable import AdmissionModel
+@testable import JSON
 
 /// A budget that counts what it holds and refuses past `limit`.
 private final class CountingBudget: JSONMemoryBudget {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import AdmissionModel
+@testable import JSON
 
 // Differential tests: our reader against Foundation's
 // `JSONSerialization.jsonObject(with:options: [.fragmentsAllowed])`.

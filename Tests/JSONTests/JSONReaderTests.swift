@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import AdmissionModel
+@testable import JSON
 
 // Unit tests of the JSON reader (JSONDocument, JSONValue) and JSONWriter: exact values,
 // exact rejections with their positions, limits.

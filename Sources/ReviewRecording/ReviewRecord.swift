@@ -1,4 +1,5 @@
 import AdmissionModel
+import JSON
 
 /// Why a queued review could not be turned into a record.
 struct RecordEncodingError: Error, Sendable, CustomStringConvertible {
