@@ -8,7 +8,13 @@ let main = "nonroot-admission"
 
 let package = Package(
     name: "nonroot-admission-benchmarks",
-    dependencies: [.package(name: main, path: "..")],
+    dependencies: [
+        .package(name: main, path: ".."),
+        // The same versions the main package resolves, for the transport floor below.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+    ],
     targets: [
         .executableTarget(
             name: "DecideBenchmark",
@@ -25,6 +31,17 @@ let package = Package(
             dependencies: [
                 .product(name: "NonRootAdmissionCore", package: main),
                 .product(name: "NonRootAdmissionRegistry", package: main),
+            ]
+        ),
+        // The SwiftNIO + swift-nio-ssl floor for the server benchmark: TLS, HTTP/1.1 or HTTP/2, a fixed answer.
+        .executableTarget(
+            name: "MinimalTLSServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
     ]

@@ -128,14 +128,14 @@ public struct AdmissionDecider: Sendable {
         var complete = true
         // The checks may ask for one image more than once (once per node OS): ask `known` once, so that a
         // cache it reads counts one hit per image.
-        var asked: [String: ImageUserLookup?] = [:]
+        var asked = ImageMemo<ImageUserLookup?>()
         let decision = decide(prepared, mode: mode) { image in
             let lookup: ImageUserLookup?
             if let previous = asked[image] {
                 lookup = previous
             } else {
                 lookup = known(image)
-                asked[image] = .some(lookup)
+                asked.add(image, lookup)
             }
             if let lookup { return lookup }
             complete = false

@@ -78,7 +78,18 @@ public struct JSONWriter: Sendable {
     /// Appends `value` as a JSON string: quotes, backslashes and control characters are escaped.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
+        // Most strings need no escape: copy the run before the first byte that does in one append.
+        var value = value
+        let plain = value.withUTF8 { utf8 -> Int in
+            let count = utf8.firstIndex { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7F } ?? utf8.count
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<count]))
+            return count
+        }
+        if plain == value.utf8.count {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in value.utf8.dropFirst(plain) {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\""))
             case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\\"))

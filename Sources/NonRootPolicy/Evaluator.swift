@@ -68,14 +68,14 @@ public struct PolicyEvaluator: Sendable {
             if !pod.hintedOS.isEmpty { hints.append("--node-os \(nodeOSes.map(\.rawValue).joined(separator: ","))") }
             evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: hints)
         }
-        var asked = Set<String>()
+        var asked = ImageMemo<Void>()
         var possible = Set(hinted)
         let maximumImages = limits.maximumImages
         let boundReason = limits.imageBoundReason
         let bounded: ImageUserResolver = { image in
-            if !asked.contains(image) {
+            if asked[image] == nil {
                 guard asked.count < maximumImages else { return .unresolved(reason: boundReason) }
-                asked.insert(image)
+                asked.add(image, ())
             }
             let lookup = images(image)
             if let oses = lookup.nodeOSes { possible.formIntersection(oses) }
@@ -129,9 +129,12 @@ public struct PolicyEvaluator: Sendable {
     /// reach an image branch, and at most `limits.maximumImages` of them. Linear in the containers.
     public func imagesNeeded(for pod: PodUnderReview) -> [String] {
         var needed: [String] = []
-        var seen = Set<String>()
+        var seen = ImageMemo<Void>()
         _ = evaluate(pod) { image in
-            if seen.insert(image).inserted { needed.append(image) }
+            if seen[image] == nil {
+                seen.add(image, ())
+                needed.append(image)
+            }
             return .unresolved(reason: "")
         }
         return needed

@@ -53,40 +53,80 @@ public struct JSONLogHandler: LogHandler {
 
     /// The JSON text of one record, without the newline.
     func line(for event: LogEvent) -> [UInt8] {
-        var merged = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty {
-            merged.merge(provided) { _, provided in provided }
+        var writer = JSONWriter(capacity: 512)
+        write(event, into: &writer)
+        return writer.bytes
+    }
+
+    /// Writes one record. It runs for every decision, so it builds no merged dictionary and hashes
+    /// nothing: the members of every source go into one array, sorted by key and then by source, and
+    /// only the last of equal keys (the source that overrides) is written.
+    private func write(_ event: LogEvent, into writer: inout JSONWriter) {
+        var members: [Member] = []
+        func add(_ source: Logger.Metadata?, rank: Int) {
+            guard let source, !source.isEmpty else { return }
+            members.reserveCapacity(members.count + source.count)
+            for (key, value) in source { members.append(Member(key: key, rank: rank, value: value)) }
         }
-        if let explicit = event.metadata, !explicit.isEmpty {
-            merged.merge(explicit) { _, explicit in explicit }
-        }
+        add(metadata, rank: 0)
+        add(metadataProvider?.get(), rank: 1)
+        add(event.metadata, rank: 2)
         if let error = event.error {
-            merged["error.message"] = .string("\(error)")
-            merged["error.type"] = .string(String(reflecting: type(of: error)))
+            members.append(Member(key: "error.message", rank: 3, value: .string("\(error)")))
+            members.append(Member(key: "error.type", rank: 3, value: .string(String(reflecting: type(of: error)))))
+        }
+        // Insertion sort of positions: a line has about ten members, and moving an Int is cheaper than a Member.
+        var order = Array(members.indices)
+        members.withUnsafeBufferPointer { members in
+            for next in order.indices.dropFirst() {
+                let moving = order[next]
+                var slot = next
+                while slot > 0, Member.precedes(moving, order[slot - 1], in: members) {
+                    order[slot] = order[slot - 1]
+                    slot -= 1
+                }
+                order[slot] = moving
+            }
         }
 
-        var writer = JSONWriter(capacity: 256)
         writer.beginObject()
         writer.key("time")
-        writer.string(JSONLogHandler.rfc3339(clock()))
+        writer.raw(JSONLogHandler.rfc3339Bytes(clock()))
         writer.key("level")
         writer.string(event.level.rawValue)
         writer.key("logger")
         writer.string(label)
         writer.key("message")
         writer.string(event.message.description)
-        let members = merged.map { key, value in
-            (key: JSONLogHandler.reservedKeys.contains(key) ? "metadata." + key : key, value: value)
-        }
-        for (key, value) in members.sorted(by: { JSONLogHandler.precedes($0.key, $1.key) }) {
-            writer.key(key)
-            JSONLogHandler.write(value, into: &writer)
+        for (position, index) in order.enumerated() where position + 1 == order.count || members[order[position + 1]].key != members[index].key {
+            writer.key(members[index].key)
+            JSONLogHandler.write(members[index].value, into: &writer)
         }
         writer.endObject()
-        return writer.bytes
     }
 
-    private static let reservedKeys: Set<String> = ["time", "level", "logger", "message"]
+    /// A metadata member and the rank of its source: handler 0, provider 1, call 2, error 3.
+    private struct Member {
+        var key: String
+        var rank: Int
+        var value: Logger.Metadata.Value
+
+        init(key: String, rank: Int, value: Logger.Metadata.Value) {
+            // Keys that collide with the four fixed ones are moved aside.
+            switch key {
+            case "time", "level", "logger", "message": self.key = "metadata." + key
+            default: self.key = key
+            }
+            self.rank = rank
+            self.value = value
+        }
+
+        /// By key, then by rank.
+        static func precedes(_ a: Int, _ b: Int, in members: UnsafeBufferPointer<Member>) -> Bool {
+            let order = JSONLogHandler.compare(members[a].key, members[b].key)
+            return order == 0 ? members[a].rank < members[b].rank : order < 0
+        }
+    }
 
     private static func write(_ value: Logger.Metadata.Value, into writer: inout JSONWriter) {
         switch value {
@@ -110,7 +150,22 @@ public struct JSONLogHandler: LogHandler {
 
     /// Byte order of UTF-8, so key order never depends on Unicode collation.
     private static func precedes(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        compare(a, b) < 0
+    }
+
+    /// Negative, zero or positive as `a` sorts before, with or after `b` in UTF-8 byte order.
+    private static func compare(_ a: String, _ b: String) -> Int {
+        var a = a, b = b
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                let common = min(a.count, b.count)
+                if common > 0, let base = a.baseAddress, let other = b.baseAddress {
+                    let order = memcmp(base, other, common)
+                    if order != 0 { return Int(order) }
+                }
+                return a.count - b.count
+            }
+        }
     }
 
     static func systemClock() -> (seconds: Int, nanoseconds: Int) {
@@ -119,33 +174,41 @@ public struct JSONLogHandler: LogHandler {
         return (Int(now.tv_sec), Int(now.tv_nsec))
     }
 
-    /// `2026-11-29T06:30:00.123456Z`: RFC 3339, UTC, microseconds (truncated, not rounded, so a
-    /// time never moves into the next second).
     static func rfc3339(_ time: (seconds: Int, nanoseconds: Int)) -> String {
+        let quoted = rfc3339Bytes(time)
+        return String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
+    }
+
+    /// `"2026-11-29T06:30:00.123456Z"`, quoted: RFC 3339, UTC, microseconds (truncated, not rounded, so a
+    /// time never moves into the next second). Digits written in place: it runs on every line.
+    static func rfc3339Bytes(_ time: (seconds: Int, nanoseconds: Int)) -> [UInt8] {
         var seconds = time_t(time.seconds)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var text = ""
-        text.reserveCapacity(27)
-        func append(_ value: Int, width: Int) {
-            let digits = String(value)
-            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-            text += digits
+        var text = [UInt8](repeating: UInt8(ascii: "0"), count: 29)
+        func put(_ value: Int, at end: Int, width: Int) {
+            var value = value
+            for index in stride(from: end, to: end - width, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
         }
-        append(Int(parts.tm_year) + 1900, width: 4)
-        text += "-"
-        append(Int(parts.tm_mon) + 1, width: 2)
-        text += "-"
-        append(Int(parts.tm_mday), width: 2)
-        text += "T"
-        append(Int(parts.tm_hour), width: 2)
-        text += ":"
-        append(Int(parts.tm_min), width: 2)
-        text += ":"
-        append(Int(parts.tm_sec), width: 2)
-        text += "."
-        append(time.nanoseconds / 1000, width: 6)
-        text += "Z"
+        text[0] = UInt8(ascii: "\"")
+        put(Int(parts.tm_year) + 1900, at: 4, width: 4)
+        text[5] = UInt8(ascii: "-")
+        put(Int(parts.tm_mon) + 1, at: 7, width: 2)
+        text[8] = UInt8(ascii: "-")
+        put(Int(parts.tm_mday), at: 10, width: 2)
+        text[11] = UInt8(ascii: "T")
+        put(Int(parts.tm_hour), at: 13, width: 2)
+        text[14] = UInt8(ascii: ":")
+        put(Int(parts.tm_min), at: 16, width: 2)
+        text[17] = UInt8(ascii: ":")
+        put(Int(parts.tm_sec), at: 19, width: 2)
+        text[20] = UInt8(ascii: ".")
+        put(time.nanoseconds / 1000, at: 26, width: 6)
+        text[27] = UInt8(ascii: "Z")
+        text[28] = UInt8(ascii: "\"")
         return text
     }
 }
@@ -174,13 +237,13 @@ public struct JSONLogOutput: Sendable {
         JSONLogOutput(target: .descriptor(descriptor))
     }
 
-    func emit(_ line: [UInt8]) {
+    func emit(_ line: consuming [UInt8]) {
         switch target {
         case .custom(let write):
             write(String(decoding: line, as: UTF8.self))
         case .descriptor(let descriptor):
             var bytes = line
-            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(UInt8(ascii: "\n"))  // in place: the line is ours alone
             JSONLogOutput.writeLine(bytes, to: descriptor)
         }
     }
