@@ -148,6 +148,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        // Lines are written off the event loop, in batches: the last ones must be out before the process exits.
+        defer { JSONLogOutput.standardError.flush() }
         let metrics = PrometheusMetrics.bootstrap(version: NonRootAdmission.version)
         let logger = Logger(label: "nonroot-admission")
         let catalog = try decision.loadCatalog()

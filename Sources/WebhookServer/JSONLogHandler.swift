@@ -217,15 +217,29 @@ public struct JSONLogHandler: LogHandler {
 public struct JSONLogOutput: Sendable {
     private enum Target: Sendable {
         case descriptor(Int32)
+        case batched(LogLineBatcher)
         case custom(@Sendable (String) -> Void)
     }
 
     private let target: Target
 
-    /// Standard error, unbuffered: each line is one `write(2)`.
-    public static let standardError = JSONLogOutput(target: .descriptor(STDERR_FILENO))
+    /// Standard error, batched: lines are written by a thread of their own, many per `write(2)`, at most
+    /// 1 ms after they are logged (see `LogLineBatcher`); call `flush()` before the process exits.
+    public static let standardError = JSONLogOutput(target: .batched(LogLineBatcher(descriptor: STDERR_FILENO)))
     /// Standard output, unbuffered: each line is one `write(2)`.
     public static let standardOutput = JSONLogOutput(target: .descriptor(STDOUT_FILENO))
+
+    /// Waits (at most `timeout`) until every line logged so far is written; at once when unbatched.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(2)) -> Bool {
+        guard case .batched(let batcher) = target else { return true }
+        return batcher.flush(timeout: timeout)
+    }
+
+    /// A batched descriptor, which stays open; for tests.
+    static func batched(_ batcher: LogLineBatcher) -> JSONLogOutput {
+        JSONLogOutput(target: .batched(batcher))
+    }
 
     /// Hands each record to `write` as one line of JSON, without the trailing newline.
     public static func custom(_ write: @escaping @Sendable (String) -> Void) -> JSONLogOutput {
@@ -245,6 +259,10 @@ public struct JSONLogOutput: Sendable {
             var bytes = line
             bytes.append(UInt8(ascii: "\n"))  // in place: the line is ours alone
             JSONLogOutput.writeLine(bytes, to: descriptor)
+        case .batched(let batcher):
+            var bytes = line
+            bytes.append(UInt8(ascii: "\n"))
+            batcher.append(bytes)
         }
     }
 

@@ -166,4 +166,71 @@ struct JSONLogHandlerTests {
             #expect(seen.count == 800)
         }
     }
+
+    @Test("batched: every line once, whole, in each writer's order, out after flush")
+    func batchedLines() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/log"
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            #expect(descriptor >= 0)
+            defer { close(descriptor) }
+            let output = JSONLogOutput.batched(LogLineBatcher(descriptor: descriptor))
+            let logger = Logger(label: "load") { JSONLogHandler(label: $0, level: .info, output: output, clock: fixedTime) }
+            let long = String(repeating: "x", count: 10_000)
+            await withTaskGroup(of: Void.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        for i in 0..<200 { logger.info("line \(task) \(i) \(i % 10 == 0 ? long : "")") }
+                    }
+                }
+            }
+            #expect(output.flush(timeout: .seconds(10)))
+            let lines = String(decoding: try readBytes(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.count == 1601)
+            #expect(lines.last == "")
+            var next = [Int](repeating: 0, count: 8)
+            for line in lines.dropLast() {
+                let words = try #require(JSONDocument(parsing: String(line)).root["message"]?.string).split(separator: " ")
+                let (task, index) = (Int(words[1]) ?? -1, Int(words[2]) ?? -1)
+                #expect(index == next[task], "task \(task): line \(index) after \(next[task] - 1)")
+                next[task] = index + 1
+            }
+            #expect(next == [Int](repeating: 200, count: 8))
+        }
+    }
+
+    @Test("batched: a full queue drops lines, counts them, and says so in the log; the caller never waits")
+    func batchedQueueBound() throws {
+        var pipeEnds: [Int32] = [0, 0]
+        #expect(pipe(&pipeEnds) == 0)
+        defer { close(pipeEnds[0]); close(pipeEnds[1]) }
+        // Fill the pipe first (nobody reads it yet), so the writer blocks on its first write; the queue holds 4 KiB.
+        let filler = [UInt8](repeating: UInt8(ascii: "f"), count: 1023) + [UInt8(ascii: "\n")]
+        let flags = fcntl(pipeEnds[1], F_GETFL)
+        _ = fcntl(pipeEnds[1], F_SETFL, flags | O_NONBLOCK)
+        while filler.withUnsafeBytes({ write(pipeEnds[1], $0.baseAddress, $0.count) }) > 0 {}
+        _ = fcntl(pipeEnds[1], F_SETFL, flags)
+        let batcher = LogLineBatcher(descriptor: pipeEnds[1], interval: .zero, maximumPendingBytes: 4096)
+        let line = [UInt8](repeating: UInt8(ascii: "x"), count: 1023) + [UInt8(ascii: "\n")]
+        let started = ContinuousClock.now
+        for _ in 0..<200 { batcher.append(line) }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(!batcher.flush(timeout: .milliseconds(200)))
+        // Drain the pipe: the writer gets going again, then reports what it dropped.
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, !String(decoding: all, as: UTF8.self).contains("log lines dropped") {
+            let count = read(pipeEnds[0], &buffer, buffer.count)
+            if count <= 0 { break }
+            all += buffer[..<count]
+        }
+        let text = String(decoding: all, as: UTF8.self)
+        let lines = text.split(separator: "\n")
+        let kept = lines.filter { $0.allSatisfy { $0 == "x" } }.count
+        let note = try #require(lines.first { $0.contains("log lines dropped") })
+        let dropped = Int(try #require(JSONDocument(parsing: String(note)).root["dropped"]?.string)) ?? -1
+        #expect(kept + dropped == 200, "\(kept) written, \(dropped) dropped")
+        #expect(dropped > 0)
+    }
 }
