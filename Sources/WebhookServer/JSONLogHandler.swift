@@ -274,36 +274,6 @@ public struct JSONLogOutput: Sendable {
     /// line logged before SIGTERM is out before the process exits. A descriptor that refuses
     /// (closed, or non-blocking and full for a second) loses the line rather than hanging the caller.
     private static func writeLine(_ bytes: [UInt8], to descriptor: Int32) {
-        lineLock.withLock { _ in
-            bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                var waits = 0
-                while offset < buffer.count {
-                    let count = systemWrite(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                    if count >= 0 {
-                        offset += count
-                        continue
-                    }
-                    switch errno {
-                    case EINTR:
-                        continue
-                    case EAGAIN, EWOULDBLOCK:
-                        // Someone made our stderr non-blocking; wait for room, within reason.
-                        guard waits < 10 else { return }
-                        waits += 1
-                        var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                        _ = poll(&poller, 1, 100)
-                    default:
-                        return
-                    }
-                }
-            }
-        }
+        lineLock.withLock { _ in LogLineBatcher.writeAll(bytes, to: descriptor) }
     }
-}
-
-/// `write(2)`, named apart from the closures called `write`.
-@inline(__always)
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
 }
