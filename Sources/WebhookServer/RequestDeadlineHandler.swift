@@ -25,7 +25,13 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let timeout: TimeAmount
     private let answerGrace: TimeAmount
     private let activity: ConnectionActivity?
-    private var task: Scheduled<Void>?
+    /// When the running request is out of time, or nil when none runs.
+    private var deadline: NIODeadline?
+    /// One timer per connection, not one per request: it is armed for the deadline that was current when
+    /// it was scheduled and, when it fires early (that request finished, a later one runs), re-armed for
+    /// the current one. Back-to-back requests on a kept-alive connection schedule about one timer per
+    /// `timeout` instead of one each.
+    private var timer: Scheduled<Void>?
     private var decoderHoldsBytes = false
 
     init(timeout: TimeAmount, answerGrace: TimeAmount = .seconds(1), activity: ConnectionActivity? = nil) {
@@ -35,7 +41,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if task == nil { start(context: context) }
+        if deadline == nil { start(context: context) }
         context.fireChannelRead(data)
     }
 
@@ -47,11 +53,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
             context.eventLoop.execute {
                 let (handler, context) = bound.value
-                if handler.decoderHoldsBytes, handler.task == nil, context.channel.isActive { handler.start(context: context) }
+                if handler.decoderHoldsBytes, handler.deadline == nil, context.channel.isActive { handler.start(context: context) }
             }
         case let buffered as HTTPDecoderBufferEvent:
             decoderHoldsBytes = buffered.holdsBytes
-            if decoderHoldsBytes, task == nil { start(context: context) }
+            if decoderHoldsBytes, deadline == nil { start(context: context) }
         default:
             context.triggerUserOutboundEvent(event, promise: promise)
             return
@@ -61,23 +67,40 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func handlerRemoved(context: ChannelHandlerContext) {
         stop()
+        timer?.cancel()
+        timer = nil
     }
 
     private func start(context: ChannelHandlerContext) {
         activity?.requestStarted()
-        let channel = context.channel
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let grace = answerGrace
-        task = context.eventLoop.scheduleTask(in: timeout) {
-            channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
-            loopBound.value.fireUserInboundEventTriggered(RequestDeadlineExceededEvent())
+        let deadline = context.eventLoop.now + timeout
+        self.deadline = deadline
+        if timer == nil { arm(at: deadline, context: context) }
+    }
+
+    private func arm(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            handler.timerFired(context: context)
         }
     }
 
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard let deadline else { return }
+        guard deadline <= context.eventLoop.now else {
+            arm(at: deadline, context: context)
+            return
+        }
+        let channel = context.channel
+        channel.eventLoop.scheduleTask(in: answerGrace) { channel.close(promise: nil) }
+        context.fireUserInboundEventTriggered(RequestDeadlineExceededEvent())
+    }
+
     private func stop() {
-        guard let task else { return }
-        task.cancel()
-        self.task = nil
+        guard deadline != nil else { return }
+        deadline = nil
         activity?.requestFinished()
     }
 }

@@ -270,6 +270,48 @@ struct ConnectionGuardTests {
         }
     }
 
+    @Suite("RequestDeadlineHandler: one timer per connection")
+    struct DeadlineTimer {
+        /// A request answered early, then another that stalls: the timer armed for the first fires on time
+        /// for nothing and re-arms, and the second gets its own full timeout, from its first byte.
+        @Test func laterRequestGetsItsOwnTimeout() throws {
+            let activity = ConnectionActivity()
+            let recorder = Recorder()
+            let channel = try connectedChannel([RequestDeadlineHandler(timeout: .seconds(2), activity: activity), recorder])
+            try channel.writeInbound(ByteBuffer(string: request))
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(1500))
+            channel.pipeline.triggerUserOutboundEvent(RequestCompletedEvent(), promise: nil)
+            channel.embeddedEventLoop.run()
+            #expect(activity.isIdle)
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
+            try channel.writeInbound(ByteBuffer(string: "POST /validate HTTP/1.1\r\nHo"))
+            #expect(!activity.isIdle)
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(1999))  // 3.799 s: 1.999 s into the second
+            #expect(recorder.deadlines == 0)
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+            #expect(recorder.deadlines == 1)
+            channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+            #expect(!channel.isActive)
+        }
+
+        /// Many requests answered in turn, then none: no event ever, and the connection stays.
+        @Test func answeredRequestsNeverFire() throws {
+            let activity = ConnectionActivity()
+            let recorder = Recorder()
+            let channel = try connectedChannel([RequestDeadlineHandler(timeout: .seconds(2), activity: activity), recorder])
+            for _ in 0..<50 {
+                try channel.writeInbound(ByteBuffer(string: request))
+                channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
+                channel.pipeline.triggerUserOutboundEvent(RequestCompletedEvent(), promise: nil)
+                channel.embeddedEventLoop.run()
+            }
+            channel.embeddedEventLoop.advanceTime(by: .seconds(60))
+            #expect(recorder.deadlines == 0)
+            #expect(activity.isIdle)
+            #expect(channel.isActive)
+        }
+    }
+
     @Suite("deadline-bound HTTP/1.1 pipeline")
     struct Pipeline {
         private func pipeline(_ answerer: Answerer, activity: ConnectionActivity) throws -> EmbeddedChannel {
