@@ -15,7 +15,7 @@ import Synchronization
 /// Drain order: `/readyz` turns 503 at once; the server keeps serving for `shutdown.delay` so that
 /// endpoints drop the pod; then it stops accepting, lets every in-flight request finish (HTTP/1.1
 /// connections close after their response, HTTP/2 ones get GOAWAY), flushes the records, and returns.
-public enum WebhookServer {
+public enum AdmissionWebhook {
     /// Runs until a shutdown signal; returns normally after a complete drain.
     public static func run(_ configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) async throws {
         MemoryTuning.apply()
