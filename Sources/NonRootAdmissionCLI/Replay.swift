@@ -42,13 +42,13 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let catalog = try decision.loadCatalog()
         let configuration = try registry.configuration()
-        let resolver = try RegistryOptions.resolver(configuration)
+        let registryLookup = try RegistryOptions.registryLookup(configuration)
         let items = InputReader.read(paths: paths, as: .reviews)
         let runner = ReviewRunner(
-            configuration: decision.configuration, images: ImageResolver(catalog: catalog, registry: resolver),
+            configuration: decision.configuration, images: ImageLookup(catalog: catalog, registry: registryLookup),
             lookupTimeout: registry.registryTimeout.duration, format: format, suiteName: "nonroot-admission replay")
         let (status, resolved) = await runner.run(items)
-        await resolver?.shutdown()
+        await registryLookup?.shutdown()
         if let writeImages {
             let text = CatalogWriter.render(resolved.values.sorted { $0.reference.description < $1.reference.description })
             do {
@@ -87,13 +87,13 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         let catalog = try decision.loadCatalog()
-        let resolver = try RegistryOptions.resolver(try registry.configuration())
+        let registryLookup = try RegistryOptions.registryLookup(try registry.configuration())
         let items = InputReader.read(paths: files, as: .manifests)
         let runner = ReviewRunner(
-            configuration: decision.configuration, images: ImageResolver(catalog: catalog, registry: resolver),
+            configuration: decision.configuration, images: ImageLookup(catalog: catalog, registry: registryLookup),
             lookupTimeout: registry.registryTimeout.duration, format: format, suiteName: "nonroot-admission check")
         let (status, _) = await runner.run(items)
-        await resolver?.shutdown()
+        await registryLookup?.shutdown()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -102,13 +102,13 @@ public enum ContainerVerdict: Sendable, Equatable {
 }
 
 /// Looks up what an image's config declares as its USER.
-public typealias ImageUserResolver = (String) -> ImageUserLookup
+public typealias ImageUserAnswers = (String) -> ImageUserLookup
 
 /// A rule about one container on a node of one OS, in the style of Pod Security Admission's `check_*.go`.
 public struct ContainerCheck: Sendable {
     public var id: String
     public var policies: Set<PolicyName>
-    public var evaluate: @Sendable (ContainerUnderReview, PodUnderReview, NodeOS, ImageUserResolver) -> ContainerVerdict
+    public var evaluate: @Sendable (ContainerUnderReview, PodUnderReview, NodeOS, ImageUserAnswers) -> ContainerVerdict
 }
 
 /// The result of a pod-level Pod Security check: a reason and an optional detail, as PSA's `CheckResult`.

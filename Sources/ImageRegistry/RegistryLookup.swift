@@ -53,7 +53,7 @@ public struct ResolvedVariant: Sendable, Equatable {
     public var configDigest: String
 }
 
-/// Resolves image USERs from registries, with caches, single-flight and deadlines.
+/// Looks image USERs up in registries, with caches, single-flight and deadlines.
 ///
 /// - A manifest fetched by digest is immutable: its result is cached by digest (LRU).
 /// - A tag's digest is trusted for `tagTTL`, then checked with a HEAD request.
@@ -61,7 +61,7 @@ public struct ResolvedVariant: Sendable, Equatable {
 /// - A failure is remembered for `failureTTL` (longer if the registry's Retry-After says so).
 /// - Concurrent lookups of one reference share one fetch; each waits only until its own deadline,
 ///   and a fetch that outlives its first waiter still fills the cache for the next.
-public final class RegistryResolver: Sendable {
+public final class RegistryLookup: Sendable {
     public let configuration: RegistryConfiguration
     let client: RegistryClient
     let metrics: RegistryMetrics
@@ -142,7 +142,7 @@ public final class RegistryResolver: Sendable {
         if pullSecrets != nil || usesCredentials {
             guard let reference = try? ImageReference(parsing: image),
                   let candidates = cachedCandidates(for: reference.name, pullSecrets: pullSecrets) else { return nil }
-            key += RegistryResolver.suffix(candidates)
+            key += RegistryLookup.suffix(candidates)
         }
         let hot = state.withLock { state -> Answer? in
             guard let answer = state.answers[key] else { return nil }
@@ -209,7 +209,7 @@ public final class RegistryResolver: Sendable {
         }
         guard configuration.isAllowed(reference.registry) else { return (.failure(.notAllowed(registry: reference.registry)), "") }
         let found = await candidates(for: reference.name, pullSecrets: pullSecrets, deadline: deadline)
-        let suffix = RegistryResolver.suffix(found)
+        let suffix = RegistryLookup.suffix(found)
         let result = await resolve(reference, candidates: found, suffix: suffix, deadline: deadline)
         // Without a plugin's credentials the registry may refuse what it would have allowed: say so.
         if case .failure(let error) = result, !found.pluginFailures.isEmpty {
@@ -340,7 +340,7 @@ public final class RegistryResolver: Sendable {
         let repository = reference.repository
         if let digest = reference.digest {
             let result = try await client.manifest(registry, repository, reference: digest, method: .GET, credential: credential, deadline: deadline)
-            try RegistryResolver.verify(result.body, against: digest, what: "manifest")
+            try RegistryLookup.verify(result.body, against: digest, what: "manifest")
             return try await resolveManifest(result, digest: digest, reference: reference, credential: credential, deadline: deadline)
         }
         let tag = reference.tag ?? "latest"
@@ -367,7 +367,7 @@ public final class RegistryResolver: Sendable {
                 }
                 metrics.cache(.manifest, hit: false)
                 let result = try await client.manifest(registry, repository, reference: current, method: .GET, credential: credential, deadline: deadline)
-                try RegistryResolver.verify(result.body, against: current, what: "manifest")
+                try RegistryLookup.verify(result.body, against: current, what: "manifest")
                 return try await resolveManifest(result, digest: current, reference: reference, credential: credential, deadline: deadline)
             }
         }
@@ -438,7 +438,7 @@ public final class RegistryResolver: Sendable {
 
     private func resolveChild(_ descriptor: Descriptor, reference: ImageReference, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedVariant {
         let result = try await client.manifest(reference.registry, reference.repository, reference: descriptor.digest, method: .GET, credential: credential, deadline: deadline)
-        try RegistryResolver.verify(result.body, against: descriptor.digest, what: "manifest")
+        try RegistryLookup.verify(result.body, against: descriptor.digest, what: "manifest")
         let contentType = result.headers.first(name: "content-type") ?? descriptor.mediaType ?? ""
         let manifest = try await parse(result, what: "manifest \(descriptor.digest)", deadline: deadline) { body throws(RegistryDocumentError) in
             try RegistryManifest.parse(body, contentType: contentType)
@@ -457,7 +457,7 @@ public final class RegistryResolver: Sendable {
         }
         metrics.cache(.config, hit: false)
         let result = try await client.blob(reference.registry, reference.repository, digest: digest, credential: credential, deadline: deadline)
-        try RegistryResolver.verify(result.body, against: digest, what: "config blob")
+        try RegistryLookup.verify(result.body, against: digest, what: "config blob")
         let configuration = try await parse(result, what: "config blob \(digest)", deadline: deadline) { body throws(RegistryDocumentError) in
             try ImageConfiguration.parse(body)
         }
