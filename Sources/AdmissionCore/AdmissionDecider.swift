@@ -106,7 +106,7 @@ public struct AdmissionDecider: Sendable {
     /// Decodes review bytes and decides them when the image USERs are at hand (a catalog): the whole
     /// path the server and `replay` share. Both kinds of bad input come back as one error type.
     public func decide(
-        bytes: [UInt8], limits: JSONLimits = .init(), mode: EnforcementMode? = nil, images: ImageUserResolver
+        bytes: [UInt8], limits: JSONLimits = .init(), mode: EnforcementMode? = nil, images: ImageUserAnswers
     ) throws(AdmissionDecodingError) -> Decision {
         decide(try prepare(bytes: bytes, limits: limits), mode: mode, images: images)
     }
@@ -145,7 +145,7 @@ public struct AdmissionDecider: Sendable {
     }
 
     /// Decides a prepared review, given what is known about its images.
-    public func decide(_ prepared: PreparedReview, mode: EnforcementMode? = nil, images: ImageUserResolver) -> Decision {
+    public func decide(_ prepared: PreparedReview, mode: EnforcementMode? = nil, images: ImageUserAnswers) -> Decision {
         let mode = mode ?? configuration.mode
         let request = prepared.review.request
         var decision = Decision(

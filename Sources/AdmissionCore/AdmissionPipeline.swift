@@ -5,7 +5,7 @@ public import NonRootPolicy
 
 /// Where the pipeline learns image USERs: first what is at hand (a catalog entry, a cached answer),
 /// then lookups that may wait (a registry). AdmissionCore never imports the network: the server and
-/// the CLI each adapt their image resolver to this.
+/// the CLI each adapt their `ImageLookup` to this.
 public protocol ImageUserSource: Sendable {
     /// What is known of `image` without waiting, or nil when only `lookUp` can tell.
     func known(_ image: String) -> ImageUserLookup?

@@ -293,12 +293,6 @@ final class RegistryTransport: Sendable {
     }
 }
 
-/// The registry client cannot be set up (a bad CA file, an unreadable credentials file).
-public struct RegistrySetupError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: String
-    public var description: String { reason }
-}
-
 extension RegistryURL {
     /// The URL without its query, which may hold presigned tokens.
     var redacted: String { "\(isSecure ? "https" : "http")://\(authority)\(pathAndQuery.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/")" }

@@ -20,10 +20,10 @@ struct Images: AsyncParsableCommand {
     var images: [String]
 
     func run() async throws {
-        guard let resolver = try RegistryOptions.resolver(try registry.configuration(enabled: true)) else { return }
+        guard let registryLookup = try RegistryOptions.registryLookup(try registry.configuration(enabled: true)) else { return }
         var status: Int32 = 0
         for image in images {
-            let result = await resolver.resolve(image, deadline: .now + registry.registryTimeout.duration)
+            let result = await registryLookup.resolve(image, deadline: .now + registry.registryTimeout.duration)
             switch result {
             case .failure(let error):
                 Console.output("\(image)\n  error: \(error)")
@@ -46,7 +46,7 @@ struct Images: AsyncParsableCommand {
                 Console.output(lines.joined(separator: "\n"))
             }
         }
-        await resolver.shutdown()
+        await registryLookup.shutdown()
         if status != 0 { throw ExitCode(status) }
     }
 

@@ -125,11 +125,11 @@ struct RegistryOptions: ParsableArguments {
         return configuration
     }
 
-    /// A resolver for `configuration`; a bad CA file exits with status 2.
-    static func resolver(_ configuration: RegistryConfiguration?) throws -> RegistryResolver? {
+    /// A registry lookup for `configuration`; a bad CA file exits with status 2.
+    static func registryLookup(_ configuration: RegistryConfiguration?) throws -> RegistryLookup? {
         guard let configuration else { return nil }
         do {
-            return try RegistryResolver(configuration: configuration)
+            return try RegistryLookup(configuration: configuration)
         } catch {
             Console.error("error: \(error)")
             throw ExitCode(2)

@@ -1,5 +1,3 @@
-import AdmissionCore
-import AdmissionModel
 import ArgumentParser
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,7 +5,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import ImageRegistry
-import JSON
 import ReviewInput
 
 struct Replay: AsyncParsableCommand {
@@ -42,13 +39,13 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let catalog = try decision.loadCatalog()
         let configuration = try registry.configuration()
-        let resolver = try RegistryOptions.resolver(configuration)
+        let registryLookup = try RegistryOptions.registryLookup(configuration)
         let items = InputReader.read(paths: paths, as: .reviews)
         let runner = ReviewRunner(
-            configuration: decision.configuration, images: ImageResolver(catalog: catalog, registry: resolver),
+            configuration: decision.configuration, images: ImageLookup(catalog: catalog, registry: registryLookup),
             lookupTimeout: registry.registryTimeout.duration, format: format, suiteName: "nonroot-admission replay")
         let (status, resolved) = await runner.run(items)
-        await resolver?.shutdown()
+        await registryLookup?.shutdown()
         if let writeImages {
             let text = CatalogWriter.render(resolved.values.sorted { $0.reference.description < $1.reference.description })
             do {
@@ -60,71 +57,5 @@ struct Replay: AsyncParsableCommand {
             Console.error("note: wrote \(resolved.count) \(resolved.count == 1 ? "image" : "images") to \(writeImages)")
         }
         if status != 0 { throw ExitCode(status) }
-    }
-}
-
-struct Check: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Check Kubernetes manifests before they are applied, as if each object were created.",
-        discussion: """
-            Reads YAML or JSON manifests (multi-document, Lists): Pods and workloads (Deployment, ReplicaSet, \
-            StatefulSet, DaemonSet, Job, CronJob, ReplicationController, PodTemplate). Other kinds are allowed and \
-            reported as not evaluated; one of these kinds under an apiVersion Kubernetes does not serve is an error. \
-            Objects without a namespace are checked in "default"; a Pod's message names it NAME_NAMESPACE() because \
-            it has no uid yet. Exit status as for replay.
-            """
-    )
-
-    @OptionGroup var decision: DecisionOptions
-
-    @OptionGroup(title: "Registry lookups") var registry: RegistryOptions
-
-    @Option(name: .long, help: "Output: text (a table), json (one line per object) or junit (JUnit XML).")
-    var format: OutputFormat = .text
-
-    @Argument(help: ArgumentHelp("Manifest files or directories.", valueName: "file"))
-    var files: [String]
-
-    func run() async throws {
-        let catalog = try decision.loadCatalog()
-        let resolver = try RegistryOptions.resolver(try registry.configuration())
-        let items = InputReader.read(paths: files, as: .manifests)
-        let runner = ReviewRunner(
-            configuration: decision.configuration, images: ImageResolver(catalog: catalog, registry: resolver),
-            lookupTimeout: registry.registryTimeout.duration, format: format, suiteName: "nonroot-admission check")
-        let (status, _) = await runner.run(items)
-        await resolver?.shutdown()
-        if status != 0 { throw ExitCode(status) }
-    }
-}
-
-/// Writes registry answers as an image catalog: keys pinned by digest (and keeping the tag, so
-/// tagged pod images match), one USER or one USER per platform of an index.
-enum CatalogWriter {
-    static func render(_ images: [ResolvedImage]) -> String {
-        var out = "# Written by nonroot-admission replay --write-images: each image's config USER as its registry\n"
-        out += "# served it, pinned by digest. Use it with --images for offline replays.\n"
-        out += images.isEmpty ? "images: {}\n" : "images:\n"
-        for image in images {
-            var key = image.reference.name
-            if let tag = image.reference.tag { key += ":" + tag }
-            key += "@" + image.digest
-            if image.isIndex {
-                out += "  \(quoted(key)):\n"
-                for variant in image.variants {
-                    out += "    \(quoted(variant.platform?.description ?? "unknown")): \(quoted(variant.user ?? ""))\n"
-                }
-            } else {
-                out += "  \(quoted(key)): \(quoted(image.variants.first?.user ?? ""))\n"
-            }
-        }
-        return out
-    }
-
-    /// A YAML double-quoted scalar; JSON string syntax is a subset of it.
-    static func quoted(_ text: String) -> String {
-        var writer = JSONWriter(capacity: text.utf8.count + 2)
-        writer.string(text)
-        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// Decides every input of `replay` or `check` and prints the results.
 struct ReviewRunner {
     var configuration: DecisionConfiguration
-    var images: ImageResolver
+    var images: ImageLookup
     /// The longest one review's image lookups may take.
     var lookupTimeout = RegistryConfiguration.defaultTimeout
     var format: OutputFormat
@@ -26,7 +26,7 @@ struct ReviewRunner {
     /// what the registry answered, by reference.
     func run(_ items: [InputItem]) async -> (status: Int32, resolved: [String: ResolvedImage]) {
         let pipeline = AdmissionPipeline(configuration: configuration)
-        let source = RecordingImages(resolver: images)
+        let source = RecordingImages(images: images)
         var rows: [Row] = []
         for item in items {
             switch item {
@@ -89,22 +89,22 @@ extension InputError {
 /// The images of `replay` and `check`: the catalog, then the registry, keeping every registry answer
 /// for `replay --write-images`.
 final class RecordingImages: ImageUserSource {
-    let resolver: ImageResolver
+    let images: ImageLookup
     private let answers = Mutex<[String: ResolvedImage]>([:])
 
-    init(resolver: ImageResolver) {
-        self.resolver = resolver
+    init(images: ImageLookup) {
+        self.images = images
     }
 
     /// What the registry answered, by pinned reference.
     var resolved: [String: ResolvedImage] { answers.withLock { $0 } }
 
     func known(_ image: String) -> ImageUserLookup? {
-        resolver.knownOffline(image)
+        images.knownOffline(image)
     }
 
     func lookUp(_ image: String, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
-        guard let registry = resolver.registry else { return resolver.catalog.lookup(image) }
+        guard let registry = images.registry else { return images.catalog.lookup(image) }
         switch await registry.resolve(image, deadline: deadline) {
         case .success(let answer):
             answers.withLock { $0[answer.reference.description] = answer }

@@ -175,7 +175,7 @@ struct Serve: AsyncParsableCommand {
             threads: threads,
             kubernetesAPI: try kubernetesAPI(logger: logger))
         do {
-            try await WebhookServer.run(configuration, metrics: metrics, logger: logger)
+            try await AdmissionWebhook.run(configuration, metrics: metrics, logger: logger)
         } catch let error as TLSSetupError {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

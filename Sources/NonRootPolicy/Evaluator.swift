@@ -59,7 +59,7 @@ public struct PolicyEvaluator: Sendable {
     /// platforms of the images the checks look up: an image built only for Windows never runs on
     /// Linux. Lookups depend only on the containers and the hinted OSes, never on what an image
     /// turns out to be, so `imagesNeeded` asks for exactly the images asked here.
-    public func evaluate(_ pod: PodUnderReview, images: ImageUserResolver) -> Evaluation {
+    public func evaluate(_ pod: PodUnderReview, images: ImageUserAnswers) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.notEvaluated = pod.notEvaluated
         let hinted = pod.hintedOS.filter(nodeOSes.contains)
@@ -72,7 +72,7 @@ public struct PolicyEvaluator: Sendable {
         var possible = Set(hinted)
         let maximumImages = limits.maximumImages
         let boundReason = limits.imageBoundReason
-        let bounded: ImageUserResolver = { image in
+        let bounded: ImageUserAnswers = { image in
             if asked[image] == nil {
                 guard asked.count < maximumImages else { return .unresolved(reason: boundReason) }
                 asked.add(image, ())

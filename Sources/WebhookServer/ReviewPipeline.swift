@@ -12,9 +12,9 @@ import NonRootPolicy
 /// large ones, and `finish` in a task.
 struct ReviewPipeline: Sendable {
     let admission: AdmissionPipeline
-    let images: ImageResolver
+    let images: ImageLookup
 
-    init(decider: AdmissionDecider, images: ImageResolver) {
+    init(decider: AdmissionDecider, images: ImageLookup) {
         self.admission = AdmissionPipeline(decider: decider)
         self.images = images
     }
@@ -50,7 +50,7 @@ struct ReviewPipeline: Sendable {
         }
         // Catalog answers, cached registry answers and reviews that need no image are decided here, in one
         // evaluation and microseconds. The pod's pull secrets are not read on this path.
-        if let decision = admission.decideIfKnown(prepared, mode: mode, images: ReviewImages(resolver: images, pullSecrets: nil)) {
+        if let decision = admission.decideIfKnown(prepared, mode: mode, images: ReviewImages(images: images, pullSecrets: nil)) {
             return .decided(Self.answer(decision))
         }
         return .lookups(prepared)
@@ -58,7 +58,7 @@ struct ReviewPipeline: Sendable {
 
     /// Looks up the images `prepared` needs (with the review's pull secrets, if read) by `deadline`, then decides.
     func finish(_ prepared: PreparedReview, mode: EnforcementMode?, pullSecrets: DockerKeyring?, deadline: ContinuousClock.Instant) async -> Answer {
-        let found = await admission.lookUp(prepared, images: ReviewImages(resolver: images, pullSecrets: pullSecrets), deadline: deadline)
+        let found = await admission.lookUp(prepared, images: ReviewImages(images: images, pullSecrets: pullSecrets), deadline: deadline)
         return Self.answer(admission.decide(prepared, mode: mode, images: found))
     }
 
@@ -72,16 +72,16 @@ struct ReviewPipeline: Sendable {
 /// One review's images as the server finds them: the catalog, then cached registry answers, then the
 /// registry, with the review's pull secrets tried before the node's credentials.
 struct ReviewImages: ImageUserSource {
-    let resolver: ImageResolver
+    let images: ImageLookup
     let pullSecrets: DockerKeyring?
 
     func known(_ image: String) -> ImageUserLookup? {
-        resolver.knownOffline(image, pullSecrets: pullSecrets)
+        images.knownOffline(image, pullSecrets: pullSecrets)
     }
 
     func lookUp(_ image: String, deadline: ContinuousClock.Instant) async -> ImageUserLookup {
         // Without a registry `known` answers every image; the catalog's answer stands.
-        guard let registry = resolver.registry else { return resolver.catalog.lookup(image) }
+        guard let registry = images.registry else { return images.catalog.lookup(image) }
         return await registry.lookup(image, pullSecrets: pullSecrets, deadline: deadline)
     }
 }

@@ -24,7 +24,7 @@ final class WebhookContext: Sendable {
     let pullSecrets: PullSecrets?
 
     init(
-        decider: AdmissionDecider, images: ImageResolver, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?,
+        decider: AdmissionDecider, images: ImageLookup, limits: ServerLimits, metrics: ServerMetrics?, logger: Logger, recorder: ReviewRecorder?,
         readiness: Readiness, heavyWork: HeavyWork, bodyBudget: ByteBudget, pullSecrets: PullSecrets? = nil
     ) {
         self.pullSecrets = pullSecrets

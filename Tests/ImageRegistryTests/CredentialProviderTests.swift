@@ -195,8 +195,8 @@ struct CredentialProviderPluginTests {
         return #"{"apiVersion":"\#(version)","kind":"CredentialProviderResponse","cacheKeyType":"\#(cacheKeyType)"\#(duration),"auth":\#(auth)}"#
     }
 
-    static func resolver(_ fixture: RegistryFixture, bin: TemporaryDirectory, providers: [CredentialProviderConfiguration.Provider], timeout: Duration = .seconds(30)) throws -> RegistryResolver {
-        try ResolverFixtureTests.resolver(fixture) {
+    static func resolver(_ fixture: RegistryFixture, bin: TemporaryDirectory, providers: [CredentialProviderConfiguration.Provider], timeout: Duration = .seconds(30)) throws -> RegistryLookup {
+        try RegistryLookupFixtureTests.resolver(fixture) {
             $0.credentialProviders = CredentialProviderConfiguration(providers: providers, binDir: bin.path)
             $0.timeout = timeout
         }
@@ -218,17 +218,17 @@ struct CredentialProviderPluginTests {
         let resolver = try Self.resolver(fixture, bin: bin, providers: [
             Self.provider("fixture-creds", match: [fixture.basic], args: ["--flag", "two words"], env: ["REGFIX_PLUGIN_PASSWORD=testpassword"]),
         ])
-        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-app-app", deadline: ResolverFixtureTests.soon)
+        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-app-app", deadline: RegistryLookupFixtureTests.soon)
         #expect(lookup == .found([ImageUserVariant(user: .name("app"))]))
         #expect(try String(contentsOfFile: bin.file("fixture-creds.request"), encoding: .utf8)
             == #"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"\#(fixture.basic)/oci/users"}"# + "\n")
         // A registry the plugin does not match is not asked about, and stays anonymous.
-        #expect(Self.users(await resolver.resolve("\(fixture.token)/oci/users:user-0", deadline: ResolverFixtureTests.soon)) == ["linux/amd64=0"])
+        #expect(Self.users(await resolver.resolve("\(fixture.token)/oci/users:user-0", deadline: RegistryLookupFixtureTests.soon)) == ["linux/amd64=0"])
         #expect(Self.runs("fixture-creds", in: bin) == 1)
         await resolver.shutdown()
     }
 
-    static func users(_ result: Result<ResolvedImage, RegistryError>) -> [String] { ResolverFixtureTests.users(result) }
+    static func users(_ result: Result<ResolvedImage, RegistryError>) -> [String] { RegistryLookupFixtureTests.users(result) }
 
     @Test func cacheKeyTypesAndDurations() async throws {
         guard let fixture = RegistryFixture.required() else { return }
@@ -243,7 +243,7 @@ struct CredentialProviderPluginTests {
             Self.provider("global-0s", match: [fixture.basic], defaultCacheDuration: .seconds(600)),
         ])
         for image in ["oci/users:user-0", "oci/users:user-1000", "v2s2/users:user-0"] {
-            #expect(Self.users(await resolver.resolve("\(fixture.basic)/\(image)", deadline: ResolverFixtureTests.soon)).first?.hasPrefix("linux/amd64=") == true)
+            #expect(Self.users(await resolver.resolve("\(fixture.basic)/\(image)", deadline: RegistryLookupFixtureTests.soon)).first?.hasPrefix("linux/amd64=") == true)
         }
         // Registry key: once for the registry. Image key (default 10m): once per repository.
         // cacheDuration 0s: never cached, though the default says 10m.
@@ -252,7 +252,7 @@ struct CredentialProviderPluginTests {
         #expect(Self.runs("global-0s", in: bin) == 3)
         // Every matching provider's credentials are candidates, in config order (three here).
         #expect(resolver.cachedCandidates(for: "\(fixture.basic)/oci/users", pullSecrets: nil)?.fingerprint == nil)
-        let candidates = await resolver.candidates(for: "\(fixture.basic)/oci/users", pullSecrets: nil, deadline: ResolverFixtureTests.soon)
+        let candidates = await resolver.candidates(for: "\(fixture.basic)/oci/users", pullSecrets: nil, deadline: RegistryLookupFixtureTests.soon)
         #expect(candidates.candidates.count == 3)
         await resolver.shutdown()
     }
@@ -271,7 +271,7 @@ struct CredentialProviderPluginTests {
         let bin = try TemporaryDirectory("cred-fail")
         try Self.plugin(name, in: bin, response: "", before: body)
         let resolver = try Self.resolver(fixture, bin: bin, providers: [Self.provider(name, match: [fixture.basic])])
-        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", deadline: ResolverFixtureTests.soon)
+        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", deadline: RegistryLookupFixtureTests.soon)
         let expected = reason.replacingOccurrences(of: "IMAGE", with: "\(fixture.basic)/oci/users")
         // Anonymous access was tried, as the kubelet pulls without credentials when a plugin fails.
         #expect(lookup == .unresolved(reason: "credential provider plugin \(name) failed: \(expected); without its credentials: "
@@ -290,11 +290,11 @@ struct CredentialProviderPluginTests {
         let host = source == "anonymous" ? fixture.token : fixture.basic
         let secret = CredentialCandidateFixtureTests.secret(host, password: "testpassword")
         let providers = [Self.provider("exits-1", match: [host])] + (source == "two plugins" ? [Self.provider("works", match: [host])] : [])
-        let resolver = try ResolverFixtureTests.resolver(fixture) {
+        let resolver = try RegistryLookupFixtureTests.resolver(fixture) {
             $0.credentialProviders = CredentialProviderConfiguration(providers: providers, binDir: bin.path)
             if source == "node" { $0.credentials = secret }
         }
-        let lookup = await resolver.lookup("\(host)/oci/users:user-1000", pullSecrets: source == "pull secret" ? secret : nil, deadline: ResolverFixtureTests.soon)
+        let lookup = await resolver.lookup("\(host)/oci/users:user-1000", pullSecrets: source == "pull secret" ? secret : nil, deadline: RegistryLookupFixtureTests.soon)
         #expect(lookup == .found([ImageUserVariant(user: .uid(1000))]))
         #expect(Self.runs("exits-1", in: bin) == 1)
         await resolver.shutdown()
@@ -304,11 +304,11 @@ struct CredentialProviderPluginTests {
         guard let fixture = RegistryFixture.required() else { return }
         let bin = try TemporaryDirectory("cred-refused")
         try Self.plugin("exits-3", in: bin, response: "", before: "echo 'password=hunter2' >&2; exit 3")
-        let resolver = try ResolverFixtureTests.resolver(fixture) {
+        let resolver = try RegistryLookupFixtureTests.resolver(fixture) {
             $0.credentialProviders = CredentialProviderConfiguration(providers: [Self.provider("exits-3", match: [fixture.basic])], binDir: bin.path)
             $0.credentials = CredentialCandidateFixtureTests.secret(fixture.basic, password: "wrong")
         }
-        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", pullSecrets: CredentialCandidateFixtureTests.secret(fixture.basic, password: "wrong-too"), deadline: ResolverFixtureTests.soon)
+        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", pullSecrets: CredentialCandidateFixtureTests.secret(fixture.basic, password: "wrong-too"), deadline: RegistryLookupFixtureTests.soon)
         #expect(lookup == .unresolved(reason: "credential provider plugin exits-3 failed: error execing credential provider plugin exits-3 for image \(fixture.basic)/oci/users: exit status 3; "
             + "without its credentials: every credential was refused (2 tried, from a pull secret, --registry-auth-file); the last: registry \(fixture.basic) refused access: UNAUTHORIZED: authentication required"))
         await resolver.shutdown()
@@ -341,11 +341,11 @@ struct CredentialCandidateFixtureTests {
         guard let fixture = RegistryFixture.required() else { return }
         let host = kind == "basic" ? fixture.basic : fixture.token
         // The pod's secret is wrong and more specific; the node's file is right: both are tried.
-        let resolver = try ResolverFixtureTests.resolver(fixture) { $0.credentials = Self.secret(host, password: "testpassword") }
+        let resolver = try RegistryLookupFixtureTests.resolver(fixture) { $0.credentials = Self.secret(host, password: "testpassword") }
         var pod = Self.secret(host + "/private", password: "wrong")
         pod.add(contentsOf: Self.secret(host + "/oci", password: "wrong"))
         let image = kind == "basic" ? "\(host)/oci/users:user-app-app" : "\(host)/private/users:user-1000"
-        let lookup = await resolver.lookup(image, pullSecrets: pod, deadline: ResolverFixtureTests.soon)
+        let lookup = await resolver.lookup(image, pullSecrets: pod, deadline: RegistryLookupFixtureTests.soon)
         #expect(lookup == .found([ImageUserVariant(user: kind == "basic" ? .name("app") : .uid(1000))]))
         await resolver.shutdown()
     }
@@ -354,18 +354,18 @@ struct CredentialCandidateFixtureTests {
     /// (--registry-auth-file) is reused there, and one fetched with only a pod's secret is not.
     @Test func knownOfflineReusesAnswersForTheNodesCredentials() async throws {
         guard let fixture = RegistryFixture.required() else { return }
-        let node = try ResolverFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "testpassword") }
+        let node = try RegistryLookupFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "testpassword") }
         let image = "\(fixture.basic)/oci/users:user-1000"
-        let images = ImageResolver(catalog: ImageCatalog(), registry: node)
+        let images = ImageLookup(catalog: ImageCatalog(), registry: node)
         #expect(images.knownOffline(image) == nil)
-        #expect(await node.lookup(image, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        #expect(await node.lookup(image, deadline: RegistryLookupFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
         #expect(images.knownOffline(image) == .found([ImageUserVariant(user: .uid(1000))]))
         await node.shutdown()
 
-        let podOnly = try ResolverFixtureTests.resolver(fixture)
+        let podOnly = try RegistryLookupFixtureTests.resolver(fixture)
         let secret = Self.secret(fixture.basic, password: "testpassword")
-        #expect(await podOnly.lookup(image, pullSecrets: secret, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
-        let offline = ImageResolver(catalog: ImageCatalog(), registry: podOnly)
+        #expect(await podOnly.lookup(image, pullSecrets: secret, deadline: RegistryLookupFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        let offline = ImageLookup(catalog: ImageCatalog(), registry: podOnly)
         #expect(offline.knownOffline(image) == nil)
         #expect(offline.knownOffline(image, pullSecrets: secret) == .found([ImageUserVariant(user: .uid(1000))]))
         await podOnly.shutdown()
@@ -373,18 +373,18 @@ struct CredentialCandidateFixtureTests {
 
     @Test func everyCandidateRefused() async throws {
         guard let fixture = RegistryFixture.required() else { return }
-        let resolver = try ResolverFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "wrong-too") }
-        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", pullSecrets: Self.secret(fixture.basic, password: "wrong"), deadline: ResolverFixtureTests.soon)
+        let resolver = try RegistryLookupFixtureTests.resolver(fixture) { $0.credentials = Self.secret(fixture.basic, password: "wrong-too") }
+        let lookup = await resolver.lookup("\(fixture.basic)/oci/users:user-0", pullSecrets: Self.secret(fixture.basic, password: "wrong"), deadline: RegistryLookupFixtureTests.soon)
         #expect(lookup == .unresolved(reason: "every credential was refused (2 tried, from a pull secret, --registry-auth-file); the last: registry \(fixture.basic) refused access: UNAUTHORIZED: authentication required"))
         await resolver.shutdown()
     }
 
     @Test func noCandidatesIsAnonymous() async throws {
         guard let fixture = RegistryFixture.required() else { return }
-        let resolver = try ResolverFixtureTests.resolver(fixture)
-        #expect(await resolver.lookup("\(fixture.basic)/oci/users:user-0", deadline: ResolverFixtureTests.soon)
+        let resolver = try RegistryLookupFixtureTests.resolver(fixture)
+        #expect(await resolver.lookup("\(fixture.basic)/oci/users:user-0", deadline: RegistryLookupFixtureTests.soon)
             == .unresolved(reason: "registry \(fixture.basic) refused access: the registry requires credentials and none were found for \(fixture.basic)"))
-        #expect(await resolver.lookup("\(fixture.token)/private/users:user-1000", deadline: ResolverFixtureTests.soon)
+        #expect(await resolver.lookup("\(fixture.token)/private/users:user-1000", deadline: RegistryLookupFixtureTests.soon)
             == .unresolved(reason: "registry \(fixture.token) refused access: UNAUTHORIZED: authentication required (anonymous; no credentials for \(fixture.token))"))
         await resolver.shutdown()
     }
@@ -396,27 +396,27 @@ struct CredentialCandidateFixtureTests {
         guard let fixture = RegistryFixture.required() else { return }
         let host = kind == "basic" ? fixture.basic : fixture.token
         let image = "\(host)/private/users:user-1000"
-        let resolver = try ResolverFixtureTests.resolver(fixture)
+        let resolver = try RegistryLookupFixtureTests.resolver(fixture)
         let right = Self.secret(host, password: "testpassword")
-        #expect(await resolver.lookup(image, pullSecrets: right, deadline: ResolverFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
+        #expect(await resolver.lookup(image, pullSecrets: right, deadline: RegistryLookupFixtureTests.soon) == .found([ImageUserVariant(user: .uid(1000))]))
         #expect(resolver.cachedAnswer(for: image, pullSecrets: right) == .found([ImageUserVariant(user: .uid(1000))]))
         #expect(resolver.cachedAnswer(for: image) == nil)
         #expect(resolver.cachedAnswer(for: image, pullSecrets: Self.secret(host, password: "wrong")) == nil)
-        guard case .unresolved = await resolver.lookup(image, deadline: ResolverFixtureTests.soon) else {
+        guard case .unresolved = await resolver.lookup(image, deadline: RegistryLookupFixtureTests.soon) else {
             Issue.record("an anonymous lookup was served the credentialed answer")
             return
         }
-        guard case .unresolved = await resolver.lookup(image, pullSecrets: Self.secret(host, password: "wrong"), deadline: ResolverFixtureTests.soon) else {
+        guard case .unresolved = await resolver.lookup(image, pullSecrets: Self.secret(host, password: "wrong"), deadline: RegistryLookupFixtureTests.soon) else {
             Issue.record("a lookup with a wrong secret was served the credentialed answer")
             return
         }
         // By digest too: the manifest cache is keyed by credentials as well.
-        guard case .success(let resolved) = await resolver.resolve(image, pullSecrets: right, deadline: ResolverFixtureTests.soon) else {
+        guard case .success(let resolved) = await resolver.resolve(image, pullSecrets: right, deadline: RegistryLookupFixtureTests.soon) else {
             Issue.record("expected a resolved image")
             return
         }
         let pinned = "\(host)/private/users@\(resolved.digest)"
-        guard case .failure = await resolver.resolve(pinned, deadline: ResolverFixtureTests.soon) else {
+        guard case .failure = await resolver.resolve(pinned, deadline: RegistryLookupFixtureTests.soon) else {
             Issue.record("an anonymous lookup by digest was served the credentialed manifest")
             return
         }

@@ -144,7 +144,7 @@ struct IndexBoundTests {
         var configuration = RegistryConfiguration()
         configuration.maximumBytesInFlight = 10_485_759
         #expect(throws: RegistrySetupError(reason: "--registry-max-bytes-in-flight must be at least 10485760 bytes: the largest document accepted, and its parse")) {
-            _ = try RegistryResolver(configuration: configuration)
+            _ = try RegistryLookup(configuration: configuration)
         }
     }
 }

@@ -26,14 +26,14 @@ private let index: [Descriptor] = [
     entry(9, "linux/s390x"),
 ]
 
-/// Runs `body` with a resolver for `platforms`, then shuts the resolver down.
+/// Runs `body` with a registry lookup for `platforms`, then shuts it down.
 private func withResolver(
-    platforms: [String] = [], allowlist: Set<String>? = nil, _ body: (RegistryResolver) async throws -> Void
+    platforms: [String] = [], allowlist: Set<String>? = nil, _ body: (RegistryLookup) async throws -> Void
 ) async throws {
     var configuration = RegistryConfiguration()
     configuration.platforms = try platforms.map { try #require(Platform(parsing: $0)) }
     configuration.allowlist = allowlist
-    let resolver = try RegistryResolver(configuration: configuration)
+    let resolver = try RegistryLookup(configuration: configuration)
     do {
         try await body(resolver)
     } catch {
@@ -43,7 +43,7 @@ private func withResolver(
     await resolver.shutdown()
 }
 
-@Suite("RegistryResolver.select")
+@Suite("RegistryLookup.select")
 struct SelectTests {
     @Test("without --platform, every linux and windows entry in index order; attestations and others dropped")
     func allLinuxAndWindows() async throws {
@@ -142,7 +142,7 @@ struct ResolvedImageLookupTests {
         #expect(try Self.image(isIndex: true, [(nil, "1000")]).lookup == .found([ImageUserVariant(user: .uid(1000), platform: nil)]))
     }
 
-    @Test("isIndex is what the resolver recorded")
+    @Test("isIndex is what the lookup recorded")
     func isIndex() throws {
         #expect(try Self.image(isIndex: true, [("linux/amd64", "1")]).isIndex)
         #expect(!(try Self.image(isIndex: false, [("linux/amd64", "1")]).isIndex))
@@ -187,8 +187,8 @@ struct RegistryConfigurationTests {
     }
 }
 
-@Suite("RegistryResolver without the network")
-struct ResolverOfflineTests {
+@Suite("RegistryLookup without the network")
+struct RegistryLookupOfflineTests {
     @Test("an invalid reference is unresolved with the parser's message")
     func invalidReference() async throws {
         try await withResolver { resolver in
@@ -221,8 +221,8 @@ private let catalogYAML = """
         linux/arm/v7: ~
     """
 
-@Suite("ImageCatalog per platform, and ImageResolver offline")
-struct CatalogAndImageResolverTests {
+@Suite("ImageCatalog per platform, and ImageLookup offline")
+struct CatalogAndImageLookupTests {
     private static let multi: ImageUserLookup = .found([
         ImageUserVariant(user: .uid(1000), platform: "linux/amd64"),
         ImageUserVariant(user: .uid(0), platform: "linux/arm64/v8"),
@@ -288,38 +288,38 @@ struct CatalogAndImageResolverTests {
         }
     }
 
-    @Test("without a registry, resolveOffline answers every image from the catalog")
-    func resolveOfflineWithoutRegistry() throws {
-        let resolver = ImageResolver(catalog: try ImageCatalog.parse(catalogYAML), registry: nil)
-        let answers = resolver.resolveOffline(["nginx:1.27", "ghcr.io/acme/multi:1.0", "quay.io/acme/unknown:1", "Nginx", "nginx:1.27"])
+    @Test("without a registry, knownOffline answers every image from the catalog")
+    func knownOfflineWithoutRegistry() throws {
+        let resolver = ImageLookup(catalog: try ImageCatalog.parse(catalogYAML), registry: nil)
+        let answers = resolver.knownOffline(["nginx:1.27", "ghcr.io/acme/multi:1.0", "quay.io/acme/unknown:1", "Nginx", "nginx:1.27"])
         #expect(answers == [
             "nginx:1.27": .found([ImageUserVariant(user: .unset)]),
             "ghcr.io/acme/multi:1.0": Self.multi,
             "quay.io/acme/unknown:1": .unresolved(reason: "not in the image catalog"),
             "Nginx": .unresolved(reason: "repository name must be lowercase"),
         ])
-        #expect(resolver.resolveOffline([]) == [:])
+        #expect(resolver.knownOffline([]) == [:])
     }
 
-    @Test("with a registry, resolveOffline answers only when no image needs it")
-    func resolveOfflineWithRegistry() async throws {
+    @Test("with a registry, knownOffline answers only when no image needs it")
+    func knownOfflineWithRegistry() async throws {
         let catalog = try ImageCatalog.parse(catalogYAML)
         try await withResolver { registry in
-            let resolver = ImageResolver(catalog: catalog, registry: registry)
-            #expect(resolver.resolveOffline(["nginx:1.27", "ghcr.io/acme/multi:1.0"]) == [
+            let resolver = ImageLookup(catalog: catalog, registry: registry)
+            #expect(resolver.knownOffline(["nginx:1.27", "ghcr.io/acme/multi:1.0"]) == [
                 "nginx:1.27": .found([ImageUserVariant(user: .unset)]),
                 "ghcr.io/acme/multi:1.0": Self.multi,
             ])
-            #expect(resolver.resolveOffline(["nginx:1.27", "quay.io/acme/unknown:1"]) == nil)
+            #expect(resolver.knownOffline(["nginx:1.27", "quay.io/acme/unknown:1"]) == nil)
         }
     }
 
-    @Test("resolve sends only catalog misses to the registry")
-    func resolveMixesCatalogAndRegistry() async throws {
+    @Test("lookUp sends only catalog misses to the registry")
+    func lookUpMixesCatalogAndRegistry() async throws {
         let catalog = try ImageCatalog.parse(catalogYAML)
         try await withResolver(allowlist: ["ghcr.io"]) { registry in
-            let resolver = ImageResolver(catalog: catalog, registry: registry)
-            let answers = await resolver.resolve(["nginx:1.27", "quay.io/acme/unknown:1", "Nginx"], deadline: .now + .seconds(5))
+            let resolver = ImageLookup(catalog: catalog, registry: registry)
+            let answers = await resolver.lookUp(["nginx:1.27", "quay.io/acme/unknown:1", "Nginx"], deadline: .now + .seconds(5))
             #expect(answers == [
                 "nginx:1.27": .found([ImageUserVariant(user: .unset)]),
                 "quay.io/acme/unknown:1": .unresolved(reason: "registry quay.io is not in --registry-allowlist"),
@@ -328,10 +328,10 @@ struct CatalogAndImageResolverTests {
         }
     }
 
-    @Test("resolve without a registry is the catalog's answer")
-    func resolveWithoutRegistry() async throws {
-        let resolver = ImageResolver(catalog: try ImageCatalog.parse(catalogYAML))
-        let answers = await resolver.resolve(["ghcr.io/acme/api:v1", "quay.io/acme/unknown:1"], deadline: .now + .seconds(5))
+    @Test("lookUp without a registry is the catalog's answer")
+    func lookUpWithoutRegistry() async throws {
+        let resolver = ImageLookup(catalog: try ImageCatalog.parse(catalogYAML))
+        let answers = await resolver.lookUp(["ghcr.io/acme/api:v1", "quay.io/acme/unknown:1"], deadline: .now + .seconds(5))
         #expect(answers == [
             "ghcr.io/acme/api:v1": .found(.uid(64198)),
             "quay.io/acme/unknown:1": .unresolved(reason: "not in the image catalog"),

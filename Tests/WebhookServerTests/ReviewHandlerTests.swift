@@ -20,7 +20,7 @@ private func makeContext(budget: Int = 1 << 20, maximumBody: Int = 512 << 10) th
     let catalog = try ImageCatalog(entries: [("nginx:1.27", "")])
     let limits = ServerLimits(maximumBodyBytes: maximumBody, maximumBufferedBytes: budget)
     return WebhookContext(
-        decider: AdmissionDecider(configuration: .init()), images: ImageResolver(catalog: catalog), limits: limits, metrics: nil,
+        decider: AdmissionDecider(configuration: .init()), images: ImageLookup(catalog: catalog), limits: limits, metrics: nil,
         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), recorder: nil, readiness: readyReadiness(),
         heavyWork: HeavyWork(), bodyBudget: ByteBudget(limit: budget))
 }

@@ -60,8 +60,8 @@ func run() async throws {
 // 1. A cached answer: the registry's result for an image already looked up, next to a catalog hit.
 do {
     let image = "\(plain)/oci/users:user-1000"
-    let resolver = try RegistryResolver(configuration: configuration())
-    let images = ImageResolver(catalog: ImageCatalog(), registry: resolver)
+    let resolver = try RegistryLookup(configuration: configuration())
+    let images = ImageLookup(catalog: ImageCatalog(), registry: resolver)
     let catalog = try ImageCatalog(entries: [(image, "1000")])
     guard case .found = await resolver.lookup(image, deadline: .now + .seconds(5)) else { fatalError("warm-up lookup failed") }
     let clock = ContinuousClock()
@@ -75,14 +75,14 @@ do {
     // What the server does for a review whose image is not in the catalog: the cached answer, on the event loop.
     var offlineSink = 0
     let offlineStart = ContinuousClock.now
-    for _ in 0..<iterations { offlineSink += images.resolveOffline([image])?.count ?? 0 }
+    for _ in 0..<iterations { offlineSink += images.knownOffline([image])?.count ?? 0 }
     let offlineTime = ContinuousClock.now - offlineStart
     // And, for an answer not cached yet, the hop it costs: resolve in a new task.
     var perCall: [Double] = []
     perCall.reserveCapacity(20_000)
     for _ in 0..<20_000 {
         let t0 = ContinuousClock.now
-        let found = await Task { await images.resolve([image], deadline: .now + .seconds(5)) }.value
+        let found = await Task { await images.lookUp([image], deadline: .now + .seconds(5)) }.value
         perCall.append(nanoseconds(ContinuousClock.now - t0) / 1000)
         sink += found.count
     }
@@ -90,7 +90,7 @@ do {
     print(String(format: "  catalog lookup                       %8.3f µs", nanoseconds(catalogTime) / Double(iterations) / 1000))
     print(String(format: "  registry cache hit (lookup)          %8.3f µs", nanoseconds(lookupTime) / Double(iterations) / 1000))
     print(String(format: "  server path: cached answer (sync)    %8.3f µs", nanoseconds(offlineTime) / Double(iterations) / 1000))
-    print("  resolve in a new Task (µs)           \(percentiles(perCall))")
+    print("  lookUp in a new Task (µs)            \(percentiles(perCall))")
     if offlineSink != iterations { print("offline answers missing") }
     if sink == 0 { print("") }
     await resolver.shutdown()
@@ -106,7 +106,7 @@ do {
         for round in 0..<4 {
             for format in ["oci", "v2s2"] {
                 for tag in tags {
-                    let resolver = try RegistryResolver(configuration: configuration())
+                    let resolver = try RegistryLookup(configuration: configuration())
                     let t0 = ContinuousClock.now
                     let lookup = await resolver.lookup("\(host)/\(format)/users:\(tag)", deadline: .now + .seconds(5))
                     let elapsed = ContinuousClock.now - t0
@@ -116,7 +116,7 @@ do {
                 }
             }
         }
-        let shared = try RegistryResolver(configuration: configuration())
+        let shared = try RegistryLookup(configuration: configuration())
         _ = await shared.lookup("\(host)/app", deadline: .now + .seconds(5))
         var reused: [Double] = []
         for format in ["oci", "v2s2"] {
@@ -136,8 +136,8 @@ do {
 do {
     let tags = ["user-unset", "user-0", "user-root", "user-1000", "user-1000-1000", "user-app", "user-app-app", "user-0-0", "user-65532", "user-64198"]
     for (label, ttl) in [("default tag TTL (5 min)", Duration.seconds(300)), ("tag TTL 200 ms", .milliseconds(200))] {
-        let resolver = try RegistryResolver(configuration: configuration { $0.tagTTL = ttl })
-        let images = ImageResolver(catalog: ImageCatalog(), registry: resolver)
+        let resolver = try RegistryLookup(configuration: configuration { $0.tagTTL = ttl })
+        let images = ImageLookup(catalog: ImageCatalog(), registry: resolver)
         let before = requestCounts()
         let started = ContinuousClock.now
         var found = 0
@@ -145,7 +145,7 @@ do {
             await withTaskGroup(of: Int.self) { group in
                 for index in 0..<50 {
                     let image = "\(faults)/v2s2/users:\(tags[(batch * 50 + index) % tags.count])"
-                    group.addTask { (await images.resolve([image], deadline: .now + .seconds(5))).values.filter { if case .found = $0 { true } else { false } }.count }
+                    group.addTask { (await images.lookUp([image], deadline: .now + .seconds(5))).values.filter { if case .found = $0 { true } else { false } }.count }
                 }
                 for await count in group { found += count }
             }

@@ -45,7 +45,7 @@ let configurations: [(DecisionConfiguration, EnforcementMode?)] = [
 let deciders = configurations.map { (AdmissionDecider(configuration: $0.0), $0.1) }
 /// The server's limits apart from the body size (the fuzzer's inputs are small anyway).
 let limits = JSONLimits(maximumDepth: 512, maximumBytes: 1 << 20)
-let lookup: ImageUserResolver = { catalog.lookup($0) }
+let lookup: ImageUserAnswers = { catalog.lookup($0) }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -31,7 +31,7 @@ extension ContainerCheck {
 enum LinuxImageUserRule {
     static let maximumUserID: Int64 = 2_147_483_647
 
-    static func verdict(for container: ContainerUnderReview, in pod: PodUnderReview, images: ImageUserResolver, check: String) -> ContainerVerdict {
+    static func verdict(for container: ContainerUnderReview, in pod: PodUnderReview, images: ImageUserAnswers, check: String) -> ContainerVerdict {
         let image = container.container.image
         let name = container.container.name
         switch images(image).variants(on: .linux) {

@@ -22,7 +22,7 @@ extension ContainerCheck {
 enum WindowsUserRule {
     static let rootUserName = "ContainerAdministrator"
 
-    static func verdict(for container: ContainerUnderReview, in pod: PodUnderReview, images: ImageUserResolver, check: String) -> ContainerVerdict {
+    static func verdict(for container: ContainerUnderReview, in pod: PodUnderReview, images: ImageUserAnswers, check: String) -> ContainerVerdict {
         let name = container.container.name
         if let runAsUserName = container.effective.runAsUserName {
             guard equalFoldRoot(runAsUserName) else { return .allowed }

@@ -1,59 +1,9 @@
 public import ImageConfig
-public import ImageResolution
+import ImageResolution
 import NIOHTTP1
 import Synchronization
 
-/// What the registry says about an image: its digest and the USER of each platform.
-public struct ResolvedImage: Sendable, Equatable {
-    public var reference: ImageReference
-    /// The digest of the manifest or index the reference points at.
-    public var digest: String
-    /// One entry per platform evaluated, in the index's order.
-    public var variants: [ResolvedVariant]
-    /// Whether the digest names an index (several platforms) rather than one image manifest.
-    public var isIndex: Bool
-    /// Platforms of the index past `maximumIndexEntries`, in index order: not fetched, never judged.
-    public var unevaluatedPlatforms: [Platform] = []
-    /// The bound that left `unevaluatedPlatforms` out.
-    public var indexEntryLimit = RegistryConfiguration.defaultMaximumIndexEntries
-
-    public init(reference: ImageReference, digest: String, variants: [ResolvedVariant], isIndex: Bool, unevaluatedPlatforms: [Platform] = [], indexEntryLimit: Int = RegistryConfiguration.defaultMaximumIndexEntries) {
-        self.reference = reference
-        self.digest = digest
-        self.variants = variants
-        self.isIndex = isIndex
-        self.unevaluatedPlatforms = unevaluatedPlatforms
-        self.indexEntryLimit = indexEntryLimit
-    }
-
-    /// The lookup the policy reads: `config.User` per platform, "" and a missing key meaning no USER.
-    /// Platforms are named only for an index, where they can disagree. Platforms left unevaluated are
-    /// unresolved platforms: a pod whose node OS could run one of them is unresolved, others are judged.
-    public var lookup: ImageUserLookup {
-        let found = variants.map { ImageUserVariant(user: ImageUser(configUser: $0.user ?? ""), platform: isIndex ? $0.platform?.description : nil) }
-        guard let reason = unevaluatedReason else { return .found(found) }
-        return .partlyFound(found, unevaluated: unevaluatedPlatforms.map(\.description), reason: reason)
-    }
-
-    /// Why some platforms were not evaluated, naming the bound; nil when all were.
-    public var unevaluatedReason: String? {
-        guard !unevaluatedPlatforms.isEmpty else { return nil }
-        let shown = unevaluatedPlatforms.prefix(8).map(\.description).joined(separator: ", ")
-        let more = unevaluatedPlatforms.count > 8 ? " and \(unevaluatedPlatforms.count - 8) more" : ""
-        return "the image index lists \(variants.count + unevaluatedPlatforms.count) platforms to evaluate, more than the \(indexEntryLimit) evaluated per image; not evaluated: \(shown)\(more)"
-    }
-}
-
-/// One platform of a resolved image.
-public struct ResolvedVariant: Sendable, Equatable {
-    public var platform: Platform?
-    /// `config.User`, nil when the key or the whole `config` object is missing.
-    public var user: String?
-    public var manifestDigest: String
-    public var configDigest: String
-}
-
-/// Resolves image USERs from registries, with caches, single-flight and deadlines.
+/// Looks image USERs up in registries, with caches, single-flight and deadlines.
 ///
 /// - A manifest fetched by digest is immutable: its result is cached by digest (LRU).
 /// - A tag's digest is trusted for `tagTTL`, then checked with a HEAD request.
@@ -61,7 +11,7 @@ public struct ResolvedVariant: Sendable, Equatable {
 /// - A failure is remembered for `failureTTL` (longer if the registry's Retry-After says so).
 /// - Concurrent lookups of one reference share one fetch; each waits only until its own deadline,
 ///   and a fetch that outlives its first waiter still fills the cache for the next.
-public final class RegistryResolver: Sendable {
+public final class RegistryLookup: Sendable {
     public let configuration: RegistryConfiguration
     let client: RegistryClient
     let metrics: RegistryMetrics
@@ -142,7 +92,7 @@ public final class RegistryResolver: Sendable {
         if pullSecrets != nil || usesCredentials {
             guard let reference = try? ImageReference(parsing: image),
                   let candidates = cachedCandidates(for: reference.name, pullSecrets: pullSecrets) else { return nil }
-            key += RegistryResolver.suffix(candidates)
+            key += RegistryLookup.suffix(candidates)
         }
         let hot = state.withLock { state -> Answer? in
             guard let answer = state.answers[key] else { return nil }
@@ -209,7 +159,7 @@ public final class RegistryResolver: Sendable {
         }
         guard configuration.isAllowed(reference.registry) else { return (.failure(.notAllowed(registry: reference.registry)), "") }
         let found = await candidates(for: reference.name, pullSecrets: pullSecrets, deadline: deadline)
-        let suffix = RegistryResolver.suffix(found)
+        let suffix = RegistryLookup.suffix(found)
         let result = await resolve(reference, candidates: found, suffix: suffix, deadline: deadline)
         // Without a plugin's credentials the registry may refuse what it would have allowed: say so.
         if case .failure(let error) = result, !found.pluginFailures.isEmpty {
@@ -340,7 +290,7 @@ public final class RegistryResolver: Sendable {
         let repository = reference.repository
         if let digest = reference.digest {
             let result = try await client.manifest(registry, repository, reference: digest, method: .GET, credential: credential, deadline: deadline)
-            try RegistryResolver.verify(result.body, against: digest, what: "manifest")
+            try RegistryLookup.verify(result.body, against: digest, what: "manifest")
             return try await resolveManifest(result, digest: digest, reference: reference, credential: credential, deadline: deadline)
         }
         let tag = reference.tag ?? "latest"
@@ -367,7 +317,7 @@ public final class RegistryResolver: Sendable {
                 }
                 metrics.cache(.manifest, hit: false)
                 let result = try await client.manifest(registry, repository, reference: current, method: .GET, credential: credential, deadline: deadline)
-                try RegistryResolver.verify(result.body, against: current, what: "manifest")
+                try RegistryLookup.verify(result.body, against: current, what: "manifest")
                 return try await resolveManifest(result, digest: current, reference: reference, credential: credential, deadline: deadline)
             }
         }
@@ -438,7 +388,7 @@ public final class RegistryResolver: Sendable {
 
     private func resolveChild(_ descriptor: Descriptor, reference: ImageReference, credential: CredentialCandidate?, deadline: ContinuousClock.Instant) async throws(RegistryError) -> ResolvedVariant {
         let result = try await client.manifest(reference.registry, reference.repository, reference: descriptor.digest, method: .GET, credential: credential, deadline: deadline)
-        try RegistryResolver.verify(result.body, against: descriptor.digest, what: "manifest")
+        try RegistryLookup.verify(result.body, against: descriptor.digest, what: "manifest")
         let contentType = result.headers.first(name: "content-type") ?? descriptor.mediaType ?? ""
         let manifest = try await parse(result, what: "manifest \(descriptor.digest)", deadline: deadline) { body throws(RegistryDocumentError) in
             try RegistryManifest.parse(body, contentType: contentType)
@@ -457,7 +407,7 @@ public final class RegistryResolver: Sendable {
         }
         metrics.cache(.config, hit: false)
         let result = try await client.blob(reference.registry, reference.repository, digest: digest, credential: credential, deadline: deadline)
-        try RegistryResolver.verify(result.body, against: digest, what: "config blob")
+        try RegistryLookup.verify(result.body, against: digest, what: "config blob")
         let configuration = try await parse(result, what: "config blob \(digest)", deadline: deadline) { body throws(RegistryDocumentError) in
             try ImageConfiguration.parse(body)
         }
@@ -489,15 +439,6 @@ public final class RegistryResolver: Sendable {
         guard expected.matches(body) else {
             throw .digestMismatch(what: what, expected: digest, actual: ContentDigest.sha256(of: body).description)
         }
-    }
-}
-
-extension ResolvedImage {
-    /// The same result, reported for the reference the caller asked about.
-    func with(_ reference: ImageReference) -> ResolvedImage {
-        var copy = self
-        copy.reference = reference
-        return copy
     }
 }
 

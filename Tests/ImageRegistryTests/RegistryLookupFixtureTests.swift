@@ -7,10 +7,10 @@ import Testing
 import TestSupport
 
 /// The registry client against real `docker-registry` processes (scripts/registry-fixture.sh).
-@Suite("registry resolver against the fixture", .serialized)
-struct ResolverFixtureTests {
-    /// A resolver for the fixture: loopback allowed, the plain and fault registries over HTTP, the test CA.
-    static func resolver(_ fixture: RegistryFixture, _ change: (inout RegistryConfiguration) -> Void = { _ in }) throws -> RegistryResolver {
+@Suite("registry lookup against the fixture", .serialized)
+struct RegistryLookupFixtureTests {
+    /// A registry lookup for the fixture: loopback allowed, the plain and fault registries over HTTP, the test CA.
+    static func resolver(_ fixture: RegistryFixture, _ change: (inout RegistryConfiguration) -> Void = { _ in }) throws -> RegistryLookup {
         var configuration = RegistryConfiguration()
         configuration.allowPrivateAddresses = true
         configuration.insecureRegistries = [fixture.plain, fixture.faults]
@@ -19,7 +19,7 @@ struct ResolverFixtureTests {
         // other suite (CPU-bound ones can hold the cooperative pool for seconds).
         configuration.timeout = .seconds(30)
         change(&configuration)
-        return try RegistryResolver(configuration: configuration)
+        return try RegistryLookup(configuration: configuration)
     }
 
     static func users(_ result: Result<ResolvedImage, RegistryError>) -> [String] {

@@ -3,11 +3,11 @@ public import ImageResolution
 
 /// Where image USERs come from: the catalog first (offline, air-gapped, overrides), then the
 /// registry when lookups are enabled.
-public struct ImageResolver: Sendable {
+public struct ImageLookup: Sendable {
     public var catalog: ImageCatalog
-    public var registry: RegistryResolver?
+    public var registry: RegistryLookup?
 
-    public init(catalog: ImageCatalog, registry: RegistryResolver? = nil) {
+    public init(catalog: ImageCatalog, registry: RegistryLookup? = nil) {
         self.catalog = catalog
         self.registry = registry
     }
@@ -15,7 +15,7 @@ public struct ImageResolver: Sendable {
     /// Every answer when none needs the network (catalog entries and cached registry answers), else
     /// nil. Without a registry the catalog's "not in the image catalog" is the answer.
     /// `pullSecrets`: the pod's pull secrets, tried before the node's credentials.
-    public func resolveOffline(_ images: [String], pullSecrets: DockerKeyring? = nil) -> [String: ImageUserLookup]? {
+    public func knownOffline(_ images: [String], pullSecrets: DockerKeyring? = nil) -> [String: ImageUserLookup]? {
         var found: [String: ImageUserLookup] = [:]
         found.reserveCapacity(images.count)
         for image in images {
@@ -34,7 +34,7 @@ public struct ImageResolver: Sendable {
     }
 
     /// Answers for `images` by `deadline`: catalog entries at once, the rest from the registry, concurrently.
-    public func resolve(_ images: [String], pullSecrets: DockerKeyring? = nil, deadline: ContinuousClock.Instant) async -> [String: ImageUserLookup] {
+    public func lookUp(_ images: [String], pullSecrets: DockerKeyring? = nil, deadline: ContinuousClock.Instant) async -> [String: ImageUserLookup] {
         var found: [String: ImageUserLookup] = [:]
         var remote: [String] = []
         for image in images {

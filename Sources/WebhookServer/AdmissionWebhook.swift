@@ -15,7 +15,7 @@ import Synchronization
 /// Drain order: `/readyz` turns 503 at once; the server keeps serving for `shutdown.delay` so that
 /// endpoints drop the pod; then it stops accepting, lets every in-flight request finish (HTTP/1.1
 /// connections close after their response, HTTP/2 ones get GOAWAY), flushes the records, and returns.
-public enum WebhookServer {
+public enum AdmissionWebhook {
     /// Runs until a shutdown signal; returns normally after a complete drain.
     public static func run(_ configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) async throws {
         MemoryTuning.apply()
@@ -33,7 +33,7 @@ public enum WebhookServer {
         let readiness = Readiness()
         // The process bootstraps metrics before this, so the registry client's metrics are registered.
         let registry = try configuration.registry.map { registryConfiguration throws(RegistrySetupError) in
-            try RegistryResolver(configuration: registryConfiguration)
+            try RegistryLookup(configuration: registryConfiguration)
         }
         let heavyWork = HeavyWork()
         // Pull secrets are read with the webhook's own token, by name, for reviews that need a lookup.
@@ -44,7 +44,7 @@ public enum WebhookServer {
             return try KubernetesClient(configuration: settings, logger: logger)
         }
         let context = WebhookContext(
-            decider: AdmissionDecider(configuration: configuration.decision), images: ImageResolver(catalog: configuration.catalog, registry: registry),
+            decider: AdmissionDecider(configuration: configuration.decision), images: ImageLookup(catalog: configuration.catalog, registry: registry),
             limits: configuration.limits, metrics: metrics, logger: logger, recorder: recorder, readiness: readiness, heavyWork: heavyWork,
             bodyBudget: budget, pullSecrets: kubernetes.map { PullSecrets(reader: $0) })
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
