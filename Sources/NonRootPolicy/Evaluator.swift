@@ -69,16 +69,17 @@ public struct PolicyEvaluator: Sendable {
             evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: hints)
         }
         var asked = ImageMemo<Void>()
-        var possible = Set(hinted)
-        let maximumImages = limits.maximumImages
-        let boundReason = limits.imageBoundReason
+        // The hinted OSes narrowed by the images' platforms; nil while no image has said (catalog entries
+        // never do), which spares building sets on every review.
+        var possible: Set<NodeOS>?
+        let limits = limits
         let bounded: ImageUserAnswers = { image in
             if asked[image] == nil {
-                guard asked.count < maximumImages else { return .unresolved(reason: boundReason) }
+                guard asked.count < limits.maximumImages else { return .unresolved(reason: limits.imageBoundReason) }
                 asked.add(image, ())
             }
             let lookup = images(image)
-            if let oses = lookup.nodeOSes { possible.formIntersection(oses) }
+            if let oses = lookup.nodeOSes { possible = (possible ?? Set(hinted)).intersection(oses) }
             return lookup
         }
         // Each container's first non-allowed verdict per OS; which OSes count is known only once
@@ -101,10 +102,10 @@ public struct PolicyEvaluator: Sendable {
         }
         // A refusal on any OS the pod may land on is reported, once. When the images leave no OS,
         // every hinted OS is judged, which names the platforms each image lacks.
-        let judged = possible.isEmpty ? Set(hinted) : possible
+        let judged = possible.flatMap { $0.isEmpty ? nil : $0 }
         for perOS in verdicts {
             var reported: [Evaluation.Entry] = []
-            for (os, entry) in perOS where judged.contains(os) && !reported.contains(entry) {
+            for (os, entry) in perOS where judged?.contains(os) ?? true && !reported.contains(entry) {
                 reported.append(entry)
             }
             evaluation.entries += reported
