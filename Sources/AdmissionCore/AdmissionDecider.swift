@@ -126,18 +126,9 @@ public struct AdmissionDecider: Sendable {
     /// caller then looks up `prepared.imagesNeeded` and calls `decide(_:mode:images:)`.
     public func decideIfKnown(_ prepared: PreparedReview, mode: EnforcementMode? = nil, known: (String) -> ImageUserLookup?) -> Decision? {
         var complete = true
-        // The checks may ask for one image more than once (once per node OS): ask `known` once, so that a
-        // cache it reads counts one hit per image.
-        var asked = ImageMemo<ImageUserLookup?>()
+        // The evaluator asks for each distinct image once, so `known` (a cache) counts one hit per image.
         let decision = decide(prepared, mode: mode) { image in
-            let lookup: ImageUserLookup?
-            if let previous = asked[image] {
-                lookup = previous
-            } else {
-                lookup = known(image)
-                asked.add(image, lookup)
-            }
-            if let lookup { return lookup }
+            if let lookup = known(image) { return lookup }
             complete = false
             return .unresolved(reason: AdmissionPipeline.notLookedUp)
         }

@@ -1,6 +1,5 @@
 public import ImageConfig
 
-
 /// The result of evaluating a pod spec.
 public struct Evaluation: Sendable, Equatable {
     public enum Entry: Sendable, Equatable {
@@ -58,7 +57,8 @@ public struct PolicyEvaluator: Sendable {
     /// The OSes are those the spec's hints allow (`PodUnderReview.hintedOS`), narrowed by the
     /// platforms of the images the checks look up: an image built only for Windows never runs on
     /// Linux. Lookups depend only on the containers and the hinted OSes, never on what an image
-    /// turns out to be, so `imagesNeeded` asks for exactly the images asked here.
+    /// turns out to be, so `imagesNeeded` asks for exactly the images asked here. `images` is called
+    /// once per distinct image, so a cache behind it counts one hit per image.
     public func evaluate(_ pod: PodUnderReview, images: ImageUserAnswers) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.notEvaluated = pod.notEvaluated
@@ -68,17 +68,17 @@ public struct PolicyEvaluator: Sendable {
             if !pod.hintedOS.isEmpty { hints.append("--node-os \(nodeOSes.map(\.rawValue).joined(separator: ","))") }
             evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: hints)
         }
-        var asked = ImageMemo<Void>()
+        // Each distinct image is asked of `images` once, however many containers and OSes name it.
+        var asked = ImageMemo<ImageUserLookup>()
         // The hinted OSes narrowed by the images' platforms; nil while no image has said (catalog entries
         // never do), which spares building sets on every review.
         var possible: Set<NodeOS>?
         let limits = limits
         let bounded: ImageUserAnswers = { image in
-            if asked[image] == nil {
-                guard asked.count < limits.maximumImages else { return .unresolved(reason: limits.imageBoundReason) }
-                asked.add(image, ())
-            }
+            if let known = asked[image] { return known }
+            guard asked.count < limits.maximumImages else { return .unresolved(reason: limits.imageBoundReason) }
             let lookup = images(image)
+            asked.add(image, lookup)
             if let oses = lookup.nodeOSes { possible = (possible ?? Set(hinted)).intersection(oses) }
             return lookup
         }
@@ -130,12 +130,9 @@ public struct PolicyEvaluator: Sendable {
     /// reach an image branch, and at most `limits.maximumImages` of them. Linear in the containers.
     public func imagesNeeded(for pod: PodUnderReview) -> [String] {
         var needed: [String] = []
-        var seen = ImageMemo<Void>()
+        // `evaluate` asks for each distinct image once.
         _ = evaluate(pod) { image in
-            if seen[image] == nil {
-                seen.add(image, ())
-                needed.append(image)
-            }
+            needed.append(image)
             return .unresolved(reason: "")
         }
         return needed

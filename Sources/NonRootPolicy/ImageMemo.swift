@@ -1,26 +1,23 @@
-/// A map from image references to what is known of them, for the images of one review.
+/// A map from image references to what is known of them, for the images of one review (the evaluator's).
 ///
 /// A review names a handful of images, and comparing a few strings costs less than hashing one
 /// (SipHash over a 60-byte reference); past `linearLimit` entries (a raised `--max-images-per-review`)
 /// it moves to a dictionary, so the cost stays linear in the lookups whatever the bound.
-public struct ImageMemo<Value> {
-    // Inlinable, so that callers in other modules get code specialised for their `Value`.
-    @usableFromInline var entries: [(image: String, value: Value)] = []
-    @usableFromInline var index: [String: Value]?
-    @usableFromInline static var linearLimit: Int { 16 }
+struct ImageMemo<Value> {
+    private var entries: [(image: String, value: Value)] = []
+    private var index: [String: Value]?
+    static var linearLimit: Int { 16 }
 
-    @inlinable public init() {}
+    var count: Int { index?.count ?? entries.count }
 
-    @inlinable public var count: Int { index?.count ?? entries.count }
-
-    @inlinable public subscript(image: String) -> Value? {
+    subscript(image: String) -> Value? {
         if let index { return index[image] }
         for entry in entries where entry.image == image { return entry.value }
         return nil
     }
 
     /// Records `value` for `image`, which must not be recorded yet.
-    @inlinable public mutating func add(_ image: String, _ value: Value) {
+    mutating func add(_ image: String, _ value: Value) {
         if index != nil {
             index?[image] = value
         } else if entries.count < Self.linearLimit {
