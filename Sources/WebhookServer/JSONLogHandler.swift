@@ -1,4 +1,3 @@
-import AdmissionModel
 import JSON
 public import Logging
 import Synchronization
@@ -172,11 +171,6 @@ public struct JSONLogHandler: LogHandler {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return (Int(now.tv_sec), Int(now.tv_nsec))
-    }
-
-    static func rfc3339(_ time: (seconds: Int, nanoseconds: Int)) -> String {
-        let quoted = rfc3339Bytes(time)
-        return String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
     }
 
     /// `"2026-11-29T06:30:00.123456Z"`, quoted: RFC 3339, UTC, microseconds (truncated, not rounded, so a

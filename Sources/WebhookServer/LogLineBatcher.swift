@@ -1,4 +1,4 @@
-import JSON
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -112,20 +112,11 @@ final class LogLineBatcher: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
 
             if lost > 0 {
-                var note = JSONWriter(capacity: 160)
-                note.beginObject()
-                note.key("time")
-                note.raw(JSONLogHandler.rfc3339Bytes(JSONLogHandler.systemClock()))
-                note.key("level")
-                note.string("warning")
-                note.key("logger")
-                note.string("log-output")
-                note.key("message")
-                note.string("log lines dropped: the log output could not keep up")
-                note.key("dropped")
-                note.string(String(lost))
-                note.endObject()
-                batch.append(contentsOf: note.bytes)
+                // In the log's own format, as if logged: the lines it stands for were.
+                let note = JSONLogHandler(label: "log-output", level: .warning, output: .custom { _ in }).line(for: LogEvent(
+                    level: .warning, message: "log lines dropped: the log output could not keep up",
+                    metadata: ["dropped": "\(lost)"], source: nil, file: #fileID, function: #function, line: #line))
+                batch.append(contentsOf: note)
                 batch.append(UInt8(ascii: "\n"))
             }
             Self.writeAll(batch, to: descriptor)

@@ -60,7 +60,7 @@ struct JSONLogHandlerTests {
         (1_795_933_800, 999, "2026-11-29T06:30:00.000000Z"),
     ])
     func timestamps(seconds: Int, nanoseconds: Int, expected: String) {
-        #expect(JSONLogHandler.rfc3339((seconds, nanoseconds)) == expected)
+        #expect(String(decoding: JSONLogHandler.rfc3339Bytes((seconds, nanoseconds)), as: UTF8.self) == "\"\(expected)\"")
     }
 
     @Test("quotes, backslashes, newlines and control characters stay inside one valid line")
