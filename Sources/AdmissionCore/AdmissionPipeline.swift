@@ -1,7 +1,7 @@
 public import AdmissionModel
 public import ImageConfig
 public import JSON
-public import NonRootPolicy
+import NonRootPolicy
 
 /// Where the pipeline learns image USERs: first what is at hand (a catalog entry, a cached answer),
 /// then lookups that may wait (a registry). AdmissionCore never imports the network: the server and

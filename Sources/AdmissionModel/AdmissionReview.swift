@@ -6,6 +6,22 @@ public enum AdmissionAPIVersion: String, Sendable, Equatable {
     case v1beta1 = "admission.k8s.io/v1beta1"
 }
 
+extension JSONValue {
+    /// `group`, `version` and the member `third` of a GroupVersionKind or GroupVersionResource, "" when absent.
+    fileprivate func groupVersionAnd(_ third: StaticString) throws(ModelDecodingError) -> (String, String, String) {
+        var group, version, last: JSONValue?
+        forEachMember { key, value in
+            switch key {
+            case "group": group = value
+            case "version": version = value
+            case third: last = value
+            default: break
+            }
+        }
+        return (try group.stringField() ?? "", try version.stringField() ?? "", try last.stringField() ?? "")
+    }
+}
+
 /// `metav1.GroupVersionKind` as it appears in an AdmissionRequest.
 public struct GroupVersionKind: Sendable, Equatable {
     public var group: String
@@ -19,9 +35,7 @@ public struct GroupVersionKind: Sendable, Equatable {
     }
 
     init(json: JSONValue) throws(ModelDecodingError) {
-        group = try json.string("group") ?? ""
-        version = try json.string("version") ?? ""
-        kind = try json.string("kind") ?? ""
+        (group, version, kind) = try json.groupVersionAnd("kind")
     }
 }
 
@@ -38,9 +52,7 @@ public struct GroupVersionResource: Sendable, Equatable {
     }
 
     init(json: JSONValue) throws(ModelDecodingError) {
-        group = try json.string("group") ?? ""
-        version = try json.string("version") ?? ""
-        resource = try json.string("resource") ?? ""
+        (group, version, resource) = try json.groupVersionAnd("resource")
     }
 }
 
@@ -68,23 +80,40 @@ public struct AdmissionRequest: Sendable {
 
     public init(json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected an AdmissionRequest object, found \(json.typeName)") }
-        guard let uid = try json.string("uid") else {
+        var uid, kind, resource, subResource, name, namespace, operation, userInfo, object, oldObject, dryRun: JSONValue?
+        json.forEachMember { key, value in
+            switch key {
+            case "uid": uid = value
+            case "kind": kind = value
+            case "resource": resource = value
+            case "subResource": subResource = value
+            case "name": name = value
+            case "namespace": namespace = value
+            case "operation": operation = value
+            case "userInfo": userInfo = value
+            case "object": object = value
+            case "oldObject": oldObject = value
+            case "dryRun": dryRun = value
+            default: break
+            }
+        }
+        guard let uid = try uid.stringField() else {
             throw ModelDecodingError(at: json, "AdmissionRequest has no uid")
         }
         self.uid = uid
-        kind = try json.object("kind").map { (v) throws(ModelDecodingError) in try GroupVersionKind(json: v) }
-        resource = try json.object("resource").map { (v) throws(ModelDecodingError) in try GroupVersionResource(json: v) }
-        subResource = try json.string("subResource")
-        name = try json.string("name")
-        namespace = try json.string("namespace")
-        guard let operation = try json.string("operation") else {
+        self.kind = try kind.objectField().map { (v) throws(ModelDecodingError) in try GroupVersionKind(json: v) }
+        self.resource = try resource.objectField().map { (v) throws(ModelDecodingError) in try GroupVersionResource(json: v) }
+        self.subResource = try subResource.stringField()
+        self.name = try name.stringField()
+        self.namespace = try namespace.stringField()
+        guard let operation = try operation.stringField() else {
             throw ModelDecodingError(at: json, "AdmissionRequest has no operation")
         }
         self.operation = operation
-        userInfo = try json.object("userInfo").map { (v) throws(ModelDecodingError) in UserInfo(username: try v.string("username") ?? "") }
-        object = try json.object("object")
-        oldObject = try json.object("oldObject")
-        dryRun = try json.bool("dryRun")
+        self.userInfo = try userInfo.objectField().map { (v) throws(ModelDecodingError) in UserInfo(username: try v.string("username") ?? "") }
+        self.object = try object.objectField()
+        self.oldObject = try oldObject.objectField()
+        self.dryRun = try dryRun.boolField()
     }
 
     /// The kind of the object, from `kind`, or from the object's own `apiVersion` and `kind` in

@@ -16,10 +16,20 @@ public struct ObjectMeta: Sendable, Equatable {
 
     init(json: JSONValue?) throws(ModelDecodingError) {
         guard let json else { return }
-        name = try json.string("name")
-        generateName = try json.string("generateName")
-        namespace = try json.string("namespace")
-        uid = try json.string("uid")
+        var name, generateName, namespace, uid: JSONValue?
+        json.forEachMember { key, value in
+            switch key {
+            case "name": name = value
+            case "generateName": generateName = value
+            case "namespace": namespace = value
+            case "uid": uid = value
+            default: break
+            }
+        }
+        self.name = try name.stringField()
+        self.generateName = try generateName.stringField()
+        self.namespace = try namespace.stringField()
+        self.uid = try uid.stringField()
     }
 }
 
@@ -61,26 +71,43 @@ public struct PodSpec: Sendable, Equatable {
 
     public init(json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected a pod spec object, found \(json.typeName)") }
-        initContainers = try Container.list(json.array("initContainers"))
-        containers = try Container.list(json.array("containers"))
-        ephemeralContainers = try Container.list(json.array("ephemeralContainers"))
-        securityContext = try json.object("securityContext").map { (v) throws(ModelDecodingError) in try PodSecurityContext(json: v) }
-        os = try json.object("os").map { (v) throws(ModelDecodingError) in try PodOS(json: v) }
-        hostUsers = try json.bool("hostUsers")
-        nodeSelector = [:]
-        if let selector = try json.object("nodeSelector") {
+        var initContainers, containers, ephemeralContainers, securityContext, os, hostUsers: JSONValue?
+        var nodeSelector, imagePullSecrets, serviceAccountName, affinity: JSONValue?
+        json.forEachMember { key, value in
+            switch key {
+            case "initContainers": initContainers = value
+            case "containers": containers = value
+            case "ephemeralContainers": ephemeralContainers = value
+            case "securityContext": securityContext = value
+            case "os": os = value
+            case "hostUsers": hostUsers = value
+            case "nodeSelector": nodeSelector = value
+            case "imagePullSecrets": imagePullSecrets = value
+            case "serviceAccountName": serviceAccountName = value
+            case "affinity": affinity = value
+            default: break
+            }
+        }
+        self.initContainers = try Container.list(initContainers.arrayField())
+        self.containers = try Container.list(containers.arrayField())
+        self.ephemeralContainers = try Container.list(ephemeralContainers.arrayField())
+        self.securityContext = try securityContext.objectField().map { (v) throws(ModelDecodingError) in try PodSecurityContext(json: v) }
+        self.os = try os.objectField().map { (v) throws(ModelDecodingError) in try PodOS(json: v) }
+        self.hostUsers = try hostUsers.boolField()
+        self.nodeSelector = [:]
+        if let selector = try nodeSelector.objectField() {
             // Go's decoder keeps the last of duplicate keys, as assigning in order does.
             for (key, value) in selector.members {
                 guard let text = value.string else { throw ModelDecodingError(at: value, "expected a string, found \(value.typeName)") }
-                nodeSelector[key] = text
+                self.nodeSelector[key] = text
             }
         }
-        imagePullSecrets = try json.array("imagePullSecrets").map { (reference) throws(ModelDecodingError) in
+        self.imagePullSecrets = try imagePullSecrets.arrayField().map { (reference) throws(ModelDecodingError) in
             guard reference.isObject else { throw ModelDecodingError(at: reference, "expected a LocalObjectReference object, found \(reference.typeName)") }
             return try reference.string("name") ?? ""
         }
-        serviceAccountName = try json.string("serviceAccountName")
-        requiredNodeAffinity = try json.object("affinity")?.object("nodeAffinity")?
+        self.serviceAccountName = try serviceAccountName.stringField()
+        self.requiredNodeAffinity = try affinity.objectField()?.object("nodeAffinity")?
             .object("requiredDuringSchedulingIgnoredDuringExecution")
             .map { (v) throws(ModelDecodingError) in try NodeSelector(json: v) }
     }
@@ -107,9 +134,18 @@ public struct Container: Sendable, Equatable {
 
     init(json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected a container object, found \(json.typeName)") }
-        name = try json.string("name") ?? ""
-        image = try json.string("image") ?? ""
-        securityContext = try json.object("securityContext").map { (v) throws(ModelDecodingError) in try SecurityContext(json: v) }
+        var name, image, securityContext: JSONValue?
+        json.forEachMember { key, value in
+            switch key {
+            case "name": name = value
+            case "image": image = value
+            case "securityContext": securityContext = value
+            default: break
+            }
+        }
+        self.name = try name.stringField() ?? ""
+        self.image = try image.stringField() ?? ""
+        self.securityContext = try securityContext.objectField().map { (v) throws(ModelDecodingError) in try SecurityContext(json: v) }
     }
 
     static func list(_ values: [JSONValue]) throws(ModelDecodingError) -> [Container] {
@@ -135,10 +171,11 @@ public struct SecurityContext: Sendable, Equatable {
     }
 
     public init(json: JSONValue) throws(ModelDecodingError) {
-        runAsUser = try json.int64("runAsUser")
-        runAsGroup = try json.int64("runAsGroup")
-        runAsNonRoot = try json.bool("runAsNonRoot")
-        windowsOptions = try json.object("windowsOptions").map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+        let fields = SecurityContextFields(json)
+        runAsUser = try fields.runAsUser.int64Field()
+        runAsGroup = try fields.runAsGroup.int64Field()
+        runAsNonRoot = try fields.runAsNonRoot.boolField()
+        windowsOptions = try fields.windowsOptions.objectField().map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
     }
 }
 
@@ -157,10 +194,28 @@ public struct PodSecurityContext: Sendable, Equatable {
     }
 
     public init(json: JSONValue) throws(ModelDecodingError) {
-        runAsUser = try json.int64("runAsUser")
-        runAsGroup = try json.int64("runAsGroup")
-        runAsNonRoot = try json.bool("runAsNonRoot")
-        windowsOptions = try json.object("windowsOptions").map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+        let fields = SecurityContextFields(json)
+        runAsUser = try fields.runAsUser.int64Field()
+        runAsGroup = try fields.runAsGroup.int64Field()
+        runAsNonRoot = try fields.runAsNonRoot.boolField()
+        windowsOptions = try fields.windowsOptions.objectField().map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+    }
+}
+
+/// The members the pod's and the container's security contexts share, found in one pass.
+private struct SecurityContextFields {
+    var runAsUser, runAsGroup, runAsNonRoot, windowsOptions: JSONValue?
+
+    init(_ json: JSONValue) {
+        json.forEachMember { key, value in
+            switch key {
+            case "runAsUser": runAsUser = value
+            case "runAsGroup": runAsGroup = value
+            case "runAsNonRoot": runAsNonRoot = value
+            case "windowsOptions": windowsOptions = value
+            default: break
+            }
+        }
     }
 }
 

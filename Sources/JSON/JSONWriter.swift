@@ -2,7 +2,13 @@
 /// byte-for-byte stable: the server and `replay` produce identical responses.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8]
-    private var needsComma: [Bool] = []
+    /// For each open container, innermost in bit 0: whether the next value needs a comma before it.
+    /// A bit stack rather than an array: a log line or a response opens a few containers, and an
+    /// array would be allocated and checked for uniqueness on every value.
+    private var commaBits: UInt64 = 0
+    /// Open containers; those deeper than 64 keep their bits in `deeperBits`.
+    private var depth = 0
+    private var deeperBits: [UInt64] = []
 
     public init(capacity: Int = 256) {
         bytes = []
@@ -12,23 +18,23 @@ public struct JSONWriter: Sendable {
     public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        push()
     }
 
     public mutating func endObject() {
         bytes.append(UInt8(ascii: "}"))
-        needsComma.removeLast()
+        pop()
     }
 
     public mutating func beginArray() {
         separate()
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        push()
     }
 
     public mutating func endArray() {
         bytes.append(UInt8(ascii: "]"))
-        needsComma.removeLast()
+        pop()
     }
 
     /// Writes `"key":`; the next value call writes the value.
@@ -37,7 +43,7 @@ public struct JSONWriter: Sendable {
         JSONWriter.appendQuoted(key, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
         // The value that follows must not add another comma.
-        if !needsComma.isEmpty { needsComma[needsComma.count - 1] = false }
+        commaBits &= ~1
     }
 
     public mutating func string(_ value: String) {
@@ -67,12 +73,25 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func separate() {
-        guard let last = needsComma.last else { return }
-        if last {
+        guard depth > 0 else { return }
+        if commaBits & 1 != 0 {
             bytes.append(UInt8(ascii: ","))
         } else {
-            needsComma[needsComma.count - 1] = true
+            commaBits |= 1
         }
+    }
+
+    private mutating func push() {
+        if depth >= 64 { deeperBits.append(commaBits >> 63) }
+        commaBits <<= 1
+        depth += 1
+    }
+
+    private mutating func pop() {
+        precondition(depth > 0, "JSONWriter: a container closed that was not opened")
+        commaBits >>= 1
+        depth -= 1
+        if depth >= 64, let bit = deeperBits.popLast() { commaBits |= bit << 63 }
     }
 
     /// Appends `value` as a JSON string: quotes, backslashes and control characters are escaped.
@@ -80,12 +99,17 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy the run before the first byte that does in one append.
         var value = value
-        let plain = value.withUTF8 { utf8 -> Int in
-            let count = utf8.firstIndex { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7F } ?? utf8.count
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<count]))
-            return count
+        let (plain, count) = value.withUTF8 { utf8 -> (Int, Int) in
+            var plain = 0
+            while plain < utf8.count {
+                let byte = utf8[plain]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F { break }
+                plain += 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<plain]))
+            return (plain, utf8.count)
         }
-        if plain == value.utf8.count {
+        if plain == count {
             bytes.append(UInt8(ascii: "\""))
             return
         }

@@ -107,6 +107,8 @@ public struct JSONLogHandler: LogHandler {
     /// A metadata member and the rank of its source: handler 0, provider 1, call 2, error 3.
     private struct Member {
         var key: String
+        /// The key's first 8 UTF-8 bytes, big-endian, zero-padded: most keys sort on it alone.
+        var prefix: UInt64
         var rank: Int
         var value: Logger.Metadata.Value
 
@@ -118,10 +120,18 @@ public struct JSONLogHandler: LogHandler {
             }
             self.rank = rank
             self.value = value
+            var key = self.key
+            self.prefix = key.withUTF8 { utf8 in
+                var prefix: UInt64 = 0
+                for index in 0..<min(utf8.count, 8) { prefix |= UInt64(utf8[index]) << (56 - 8 * index) }
+                return prefix
+            }
         }
 
-        /// By key, then by rank.
+        /// By key (in UTF-8 byte order), then by rank.
         static func precedes(_ a: Int, _ b: Int, in members: UnsafeBufferPointer<Member>) -> Bool {
+            // Different prefixes order as the keys do; equal ones (including "ab" and "ab\0") need the whole keys.
+            if members[a].prefix != members[b].prefix { return members[a].prefix < members[b].prefix }
             let order = JSONLogHandler.compare(members[a].key, members[b].key)
             return order == 0 ? members[a].rank < members[b].rank : order < 0
         }

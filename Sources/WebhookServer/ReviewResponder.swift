@@ -146,16 +146,17 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func logDecision(_ decision: Decision, elapsed: Duration) {
+        // Values as `.string`, not interpolated: this runs for every review.
         var metadata: Logger.Metadata = [
-            "uid": "\(decision.response.uid)",
-            "kind": "\(decision.kind)",
-            "object": "\(decision.namespace.isEmpty ? decision.name : "\(decision.namespace)/\(decision.name)")",
-            "operation": "\(decision.operation)",
-            "user": "\(decision.username)",
-            "decision": "\(decision.outcome.rawValue)",
-            "mode": "\(decision.mode.rawValue)",
-            "latencyMicroseconds": "\(TimeAmount(elapsed).nanoseconds / 1000)",
-            "protocol": "\(writer.isHTTP2 ? "h2" : "http/1.1")",
+            "uid": .string(decision.response.uid),
+            "kind": .string(decision.kind),
+            "object": .string(decision.namespace.isEmpty ? decision.name : decision.namespace + "/" + decision.name),
+            "operation": .string(decision.operation),
+            "user": .string(decision.username),
+            "decision": .string(decision.outcome.rawValue),
+            "mode": .string(decision.mode.rawValue),
+            "latencyMicroseconds": .string(String(TimeAmount(elapsed).nanoseconds / 1000)),
+            "protocol": .string(writer.isHTTP2 ? "h2" : "http/1.1"),
         ]
         if !decision.sentences.isEmpty { metadata["reasons"] = .array(decision.sentences.map { .string($0) }) }
         if let skip = decision.skipReason { metadata["skipped"] = "\(skip)" }

@@ -123,6 +123,27 @@ struct AdmissionDeciderTests {
         #expect(decision.response.warnings.count == 2)
     }
 
+    /// Fields are read in one pass over each object; the answer must be what a lookup per field gives:
+    /// the last duplicate wins (and only it is type-checked), null reads as absent, and errors come in field order.
+    @Test func duplicateAndNullFieldsDecodeAsOneLookupPerFieldWould() throws {
+        let object = #"{"metadata":{"name":"a","name":"web","uid":null,"uid":"u"},"spec":{"containers":"x","containers":[{"image":1,"name":"app","image":"nginx:1","securityContext":{"runAsUser":"0","runAsUser":0,"runAsNonRoot":true}}],"initContainers":null}}"#
+        let request = try AdmissionReviewRequest.decode(Self.review(object: object)).request
+        let pod = try PodTemplateObject(kind: .pod, json: try #require(request.object))
+        #expect(pod.metadata == ObjectMeta(name: "web", uid: "u"))
+        #expect(pod.spec.initContainers.isEmpty)
+        #expect(pod.spec.containers == [Container(name: "app", image: "nginx:1", securityContext: SecurityContext(runAsUser: 0, runAsNonRoot: true))])
+        // Two bad fields: the one a field-by-field decoder reads first (initContainers before containers) is reported.
+        let twoBad = #"{"metadata":{},"spec":{"containers":[{"name":7}],"initContainers":[{"image":true}]}}"#
+        let twoBadRequest = try AdmissionReviewRequest.decode(Self.review(object: twoBad)).request
+        let twoBadObject = try #require(twoBadRequest.object)
+        do {
+            _ = try PodTemplateObject(kind: .pod, json: twoBadObject)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "request.object.spec.initContainers[0].image: expected a string, found a boolean")
+        }
+    }
+
     @Test func badReviewsAreClearErrors() throws {
         #expect(throws: AdmissionDecodingError.self) { try AdmissionReviewRequest.decode(Array("{".utf8)) }
         do {

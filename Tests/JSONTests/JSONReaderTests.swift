@@ -133,6 +133,36 @@ struct JSONValueTests {
         #expect(try parse("{\"e\u{301}\":2}")["é"] == nil)
     }
 
+    @Test("forEachMember: every member once in document order; names match literals byte for byte after unescaping")
+    func forEachMember() throws {
+        let root = try parse(#"{"a":1,"\u0069mage":"x","b":{"a":9},"a":4,"\u212Aind":"k","imag":0,"images":0,"im\/age":"s"}"#)
+        var seen: [String] = []
+        var (a, image, kind, slash): (Int64?, String?, Bool, String?) = (nil, nil, false, nil)
+        root.forEachMember { name, value in
+            seen.append(name.string)
+            switch name {
+            case "a": a = value.int64
+            case "image": image = value.string
+            case "Kind": kind = true
+            case "im/age": slash = value.string
+            default: break
+            }
+        }
+        #expect(seen == ["a", "image", "b", "a", "\u{212A}ind", "imag", "images", "im/age"])
+        #expect(a == 4, "the last duplicate wins, as for the subscript")
+        #expect(image == "x")
+        #expect(!kind, "KELVIN SIGN is not K")
+        #expect(slash == "s")
+        var inner: [Bool] = []
+        root["b"]?.forEachMember { name, _ in inner.append(name == "a") }
+        #expect(inner == [true])
+        for text in ["[1,2]", "{}", #""a""#, "null"] {
+            var count = 0
+            try parse(text).forEachMember { _, _ in count += 1 }
+            #expect(count == 0, "\(text)")
+        }
+    }
+
     @Test("members and elements keep document order")
     func order() throws {
         let root = try parse(#"{"z":[3,2,1],"a":null,"m":{"y":1,"x":2}}"#)
@@ -425,6 +455,24 @@ struct JSONWriterTests {
         let root = try parse(writer.bytes)
         #expect(root.members.map(\.key) == ["a", "b", "c", "e", "g"])
         #expect(root["e"]?["f"]?.elements.map(\.int64) == [1, 2])
+    }
+
+    @Test("commas stay right at every depth, past the 64 levels the writer keeps in one word", arguments: [1, 63, 64, 65, 130])
+    func deepNesting(depth: Int) throws {
+        // At each level: an object with a member before and after the nested value, then the same as an array.
+        func write(_ level: Int, _ writer: inout JSONWriter) {
+            guard level < depth else { writer.int(level); return }
+            writer.beginObject()
+            writer.key("a"); writer.int(level)
+            writer.key("n"); writer.beginArray(); writer.int(level); write(level + 1, &writer); writer.int(level); writer.endArray()
+            writer.key("z"); writer.bool(true)
+            writer.endObject()
+        }
+        var writer = JSONWriter()
+        write(0, &writer)
+        var expected = "\(depth)"
+        for level in (0..<depth).reversed() { expected = #"{"a":\#(level),"n":[\#(level),\#(expected),\#(level)],"z":true}"# }
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == expected)
     }
 
     @Test("escapes quotes, backslashes and every control character; nothing else")

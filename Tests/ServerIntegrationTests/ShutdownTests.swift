@@ -31,7 +31,13 @@ extension ServerIntegrationTests {
             let signalled = ContinuousClock.now
             let signalledAt = Date()
             server.terminate()
-            try await Task.sleep(for: .milliseconds(800))
+            // Wait for a probe that started 200 ms after SIGTERM to finish; on a loaded machine one probe can
+            // take 400 ms, so give it until 1.2 s (well inside the 2 s delay, when /readyz still answers).
+            try await Task.sleep(for: .milliseconds(400))
+            while !probe.samples.contains(where: { $0.started >= signalled + .milliseconds(200) }),
+                  ContinuousClock.now < signalled + .milliseconds(1200) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let samples = probe.samples
             let before = samples.filter { $0.finished < signalled }
             let settled = samples.filter { $0.started >= signalled + .milliseconds(200) }

@@ -104,6 +104,22 @@ struct JSONLogHandlerTests {
         #expect(log.lines.last == #"{"time":"2026-11-29T06:30:00.123456Z","level":"info","logger":"webhook","message":"plain","a":"from-handler","provided":"provider","request":"r-1","zone":"handler"}"#)
     }
 
+    @Test("keys sort in UTF-8 byte order beyond their first 8 bytes, with duplicates across sources merged")
+    func longKeysSortByEveryByte() {
+        let log = CapturedLog()
+        let logger = makeLogger(log) { handler in
+            handler.metadata = ["latencyMicroseconds": "handler", "ab\u{0}": "nul"]
+        }
+        logger.info("m", metadata: [
+            "latencyMicroseconds": "call", "latencyMicro": "short", "latencyMicrosecondz": "z", "latencyM": "8",
+            "ab": "2", "é": "e-acute", "Z": "upper", "latencyMicroseconda": "a",
+        ])
+        #expect(log.lines == [
+            #"{"time":"2026-11-29T06:30:00.123456Z","level":"info","logger":"webhook","message":"m","Z":"upper","ab":"2","ab\u0000":"nul","# +
+                #""latencyM":"8","latencyMicro":"short","latencyMicroseconda":"a","latencyMicroseconds":"call","latencyMicrosecondz":"z","é":"e-acute"}"#,
+        ])
+    }
+
     @Test("metadata that would repeat a fixed key is renamed, so every key appears once")
     func reservedKeys() {
         let log = CapturedLog()
