@@ -189,13 +189,14 @@ private struct Scanner {
 
     /// Parses one value and everything nested in it, returning the offset just past it.
     ///
-    /// Iterative, with an explicit stack of open containers: the machine stack stays flat however
-    /// deep the input nests (even with a raised `maximumDepth`), and the depth limit only bounds
-    /// the size of `open`.
+    /// Iterative: the machine stack stays flat however deep the input nests (even with a raised
+    /// `maximumDepth`). The open containers form a stack linked through the tape itself: while a
+    /// container is open, its `next` holds the tape index of the container around it (-1 at the top),
+    /// and closing it writes the real `next`. No array to grow or check on every value.
     func parseValue(at start: Int, tape: inout NodeTape) throws(Failure) -> Int {
-        // Tape indices of the containers that are open, innermost last.
-        var open: [Int] = []
-        open.reserveCapacity(16)
+        // Tape index of the innermost open container (-1: none), and how many are open.
+        var current = -1
+        var depth = 0
         var i = start
         while true {
             // A value is expected at `i` (leading whitespace already skipped).
@@ -204,11 +205,13 @@ private struct Scanner {
             switch p[i] {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let isObject = p[i] == UInt8(ascii: "{")
-                guard open.count < maximumDepth else {
+                guard depth < maximumDepth else {
                     throw Failure(offset: i, reason: "nesting is deeper than \(maximumDepth) levels")
                 }
-                open.append(tape.count)
-                try tape.append(JSONNode(kind: isObject ? .object : .array, start: Int32(i), end: 0, next: 0), at: i)
+                let opened = tape.count
+                try tape.append(JSONNode(kind: isObject ? .object : .array, start: Int32(i), end: 0, next: Int32(current)), at: i)
+                current = opened
+                depth += 1
                 i = skipWhitespace(i + 1)
                 if i < count, p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     closedEmpty = true
@@ -236,7 +239,8 @@ private struct Scanner {
             }
             // A value ended (or an empty container is about to close at `i`): close containers
             // until one continues with a ',' or the outermost value is complete.
-            while let container = open.last {
+            while current >= 0 {
+                let container = current
                 if !closedEmpty {
                     i = skipWhitespace(i)
                 }
@@ -252,14 +256,15 @@ private struct Scanner {
                 if closedEmpty || p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     closedEmpty = false
                     i += 1
+                    current = Int(tape[container].next)
+                    depth -= 1
                     tape[container].end = Int32(i)
                     tape[container].next = Int32(tape.count)
-                    open.removeLast()
                     continue
                 }
                 throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected ',' or '\(isObject ? "}" : "]")'")
             }
-            if open.isEmpty { return i }
+            if current < 0 { return i }
         }
     }
 
@@ -321,6 +326,7 @@ private struct Scanner {
 
     /// Validates a string starting at its opening quote; returns the offset past the closing quote
     /// and whether it holds escapes.
+    @inline(__always)
     func scanString(at position: Int) throws(Failure) -> (Int, Bool) {
         var i = position + 1
         var escaped = false
