@@ -74,7 +74,8 @@ public struct PolicyEvaluator: Sendable {
         // never do), which spares building sets on every review.
         var possible: Set<NodeOS>?
         let limits = limits
-        let bounded: ImageUserAnswers = { image in
+        // A local function, not a closure value, so that the state it captures can stay on the stack.
+        func bounded(_ image: String) -> ImageUserLookup {
             if let known = asked[image] { return known }
             guard asked.count < limits.maximumImages else { return .unresolved(reason: limits.imageBoundReason) }
             let lookup = images(image)

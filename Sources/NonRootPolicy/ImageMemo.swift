@@ -21,6 +21,7 @@ struct ImageMemo<Value> {
         if index != nil {
             index?[image] = value
         } else if entries.count < Self.linearLimit {
+            if entries.isEmpty { entries.reserveCapacity(4) }
             entries.append((image, value))
         } else {
             var index = Dictionary(entries.map { ($0.image, $0.value) }, uniquingKeysWith: { first, _ in first })

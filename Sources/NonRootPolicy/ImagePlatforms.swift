@@ -43,6 +43,8 @@ extension ImageUserLookup {
 extension [ImageUserVariant] {
     /// The variants a node of `os` could run, or why there are none.
     func runnable(on os: NodeOS) -> Result<[ImageUserVariant], UnresolvedReason> {
+        // Usually every variant runs (a catalog entry has no platform): no copy then.
+        if allSatisfy({ $0.runs(on: os) }) { return .success(self) }
         let runnable = filter { $0.runs(on: os) }
         if runnable.isEmpty && !isEmpty {
             return .failure(UnresolvedReason(text: "the image has no \(os.rawValue) platform (it has \(compactMap(\.platform).joined(separator: ", ")))"))
