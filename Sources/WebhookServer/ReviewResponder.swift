@@ -135,7 +135,7 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
     /// to travel back (half of it, at most 500ms), and never later than `--registry-timeout`.
     static func lookupDeadline(uri: String, started: ContinuousClock.Instant, cap: Duration) -> ContinuousClock.Instant {
         var budget = cap
-        if let query = uri.firstIndex(of: "?") {
+        if let query = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             for pair in uri[uri.index(after: query)...].split(separator: "&") where pair.hasPrefix("timeout=") {
                 if let timeout = GoDuration.parse(String(pair.dropFirst(8))), timeout > .zero {
                     budget = min(budget, timeout - min(timeout / 2, .milliseconds(500)))

@@ -64,25 +64,32 @@ final class ReviewRouter: ChannelInboundHandler, RemovableChannelHandler {
         return .success(RoutedHead(head: head, mode: mode, declaredLength: length))
     }
 
-    /// The path of a request URI, without its query.
+    /// The path of a request URI, without its query. Searched as UTF-8: a search by Character costs 3k
+    /// instructions on every request.
     static func path(of uri: String) -> String {
-        uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
+        guard let query = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri }
+        return String(uri[..<query])
     }
 
     /// `application/json`, with or without parameters such as `charset=utf-8`, in any case, with spaces
     /// or tabs around the media type. Compared byte by byte: it runs on every request.
     static func isJSON(_ contentType: String) -> Bool {
         let expected: StaticString = "application/json"
-        var utf8 = contentType.utf8[...]
-        if let semicolon = utf8.firstIndex(of: UInt8(ascii: ";")) { utf8 = utf8[..<semicolon] }
-        let blank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        while let first = utf8.first, blank(first) { utf8 = utf8.dropFirst() }
-        while let last = utf8.last, blank(last) { utf8 = utf8.dropLast() }
-        guard utf8.count == expected.utf8CodeUnitCount else { return false }
-        return expected.withUTF8Buffer { wanted in
-            zip(utf8, wanted).allSatisfy { byte, want in
-                // ASCII lower-casing; `wanted` is lower case already.
-                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == want
+        var contentType = contentType
+        return contentType.withUTF8 { bytes in
+            var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            var start = 0
+            func blank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+            while start < end, blank(bytes[start]) { start += 1 }
+            while end > start, blank(bytes[end - 1]) { end -= 1 }
+            guard end - start == expected.utf8CodeUnitCount else { return false }
+            return expected.withUTF8Buffer { wanted in
+                for offset in 0..<wanted.count {
+                    let byte = bytes[start + offset]
+                    // ASCII lower-casing; `wanted` is lower case already.
+                    if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) != wanted[offset] { return false }
+                }
+                return true
             }
         }
     }

@@ -19,6 +19,16 @@ struct ContentTypeTests {
     }
 }
 
+struct RequestPathTests {
+    @Test(arguments: [
+        ("/validate", "/validate"), ("/validate?timeout=10s", "/validate"), ("/validate/enforce?", "/validate/enforce"),
+        ("?a=b", ""), ("/v?a?b", "/v"), ("/välidate?x", "/välidate"), ("", ""),
+    ])
+    func pathDropsTheQuery(uri: String, path: String) {
+        #expect(ReviewRouter.path(of: uri) == path)
+    }
+}
+
 struct ByteBudgetTests {
     @Test func largeRequestsShareThreeQuartersAndSmallOnesTheRest() {
         let budget = ByteBudget(limit: 1000)
