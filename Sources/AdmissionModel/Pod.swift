@@ -171,11 +171,7 @@ public struct SecurityContext: Sendable, Equatable {
     }
 
     public init(json: JSONValue) throws(ModelDecodingError) {
-        let fields = SecurityContextFields(json)
-        runAsUser = try fields.runAsUser.int64Field()
-        runAsGroup = try fields.runAsGroup.int64Field()
-        runAsNonRoot = try fields.runAsNonRoot.boolField()
-        windowsOptions = try fields.windowsOptions.objectField().map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+        (runAsUser, runAsGroup, runAsNonRoot, windowsOptions) = try SecurityContextFields.decode(json)
     }
 }
 
@@ -194,19 +190,14 @@ public struct PodSecurityContext: Sendable, Equatable {
     }
 
     public init(json: JSONValue) throws(ModelDecodingError) {
-        let fields = SecurityContextFields(json)
-        runAsUser = try fields.runAsUser.int64Field()
-        runAsGroup = try fields.runAsGroup.int64Field()
-        runAsNonRoot = try fields.runAsNonRoot.boolField()
-        windowsOptions = try fields.windowsOptions.objectField().map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+        (runAsUser, runAsGroup, runAsNonRoot, windowsOptions) = try SecurityContextFields.decode(json)
     }
 }
 
-/// The members the pod's and the container's security contexts share, found in one pass.
-private struct SecurityContextFields {
-    var runAsUser, runAsGroup, runAsNonRoot, windowsOptions: JSONValue?
-
-    init(_ json: JSONValue) {
+/// The members the pod's and the container's security contexts share, read in one pass.
+private enum SecurityContextFields {
+    static func decode(_ json: JSONValue) throws(ModelDecodingError) -> (Int64?, Int64?, Bool?, WindowsSecurityContextOptions?) {
+        var runAsUser, runAsGroup, runAsNonRoot, windowsOptions: JSONValue?
         json.forEachMember { key, value in
             switch key {
             case "runAsUser": runAsUser = value
@@ -216,6 +207,10 @@ private struct SecurityContextFields {
             default: break
             }
         }
+        return (
+            try runAsUser.int64Field(), try runAsGroup.int64Field(), try runAsNonRoot.boolField(),
+            try windowsOptions.objectField().map { (v) throws(ModelDecodingError) in try WindowsSecurityContextOptions(json: v) }
+        )
     }
 }
 

@@ -52,27 +52,18 @@ public struct PodTemplateObject: Sendable, Equatable {
     public init(kind: PodSpecKind, json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected a \(kind.rawValue) object, found \(json.typeName)") }
         self.kind = kind
-        var metadata, spec: JSONValue?
-        json.forEachMember { key, value in
-            switch key {
-            case "metadata": metadata = value
-            case "spec": spec = value
-            default: break
-            }
-        }
-        self.metadata = try ObjectMeta(json: metadata.objectField())
-        // The first step's value was found with the metadata.
-        var cursor: JSONValue? = kind == .podTemplate ? json : try spec.objectField()
+        metadata = try ObjectMeta(json: json.object("metadata"))
+        var cursor: JSONValue? = json
         let steps: [StaticString]
         switch kind {
-        case .pod: steps = []
+        case .pod: steps = ["spec"]
         case .podTemplate: steps = ["template", "spec"]
-        case .cronJob: steps = ["jobTemplate", "spec", "template", "spec"]
-        default: steps = ["template", "spec"]
+        case .cronJob: steps = ["spec", "jobTemplate", "spec", "template", "spec"]
+        default: steps = ["spec", "template", "spec"]
         }
         for step in steps {
             cursor = try cursor?.object(step)
         }
-        self.spec = try cursor.map { (v) throws(ModelDecodingError) in try PodSpec(json: v) } ?? PodSpec()
+        spec = try cursor.map { (v) throws(ModelDecodingError) in try PodSpec(json: v) } ?? PodSpec()
     }
 }

@@ -56,30 +56,6 @@ public struct JSONMemberName {
 
     @inlinable
     public static func == (name: JSONMemberName, literal: StaticString) -> Bool {
-        let node = name.node
-        let length = Int(node.end) - Int(node.start)
-        let count = literal.utf8CodeUnitCount
-        // Unescaping never lengthens a name: most members are told apart by length alone.
-        if !node.escaped {
-            guard length == count else { return false }
-            if literal.hasPointerRepresentation {
-                let start = Int(node.start)
-                let bytes = literal.utf8Start
-                var j = 0
-                while j < count {
-                    if name.text[start + j] != bytes[j] { return false }
-                    j += 1
-                }
-                return true
-            }
-        } else if length < count {
-            return false
-        }
-        return name.matches(literal)
-    }
-
-    @usableFromInline
-    func matches(_ literal: StaticString) -> Bool {
-        literal.withUTF8Buffer { JSONValue.keyEquals(text, node, $0) }
+        literal.withUTF8Buffer { JSONValue.keyEquals(name.text, name.node, $0) }
     }
 }

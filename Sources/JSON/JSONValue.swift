@@ -75,8 +75,9 @@ public struct JSONValue: Sendable {
         return found.map { JSONValue(document: document, index: $0) }
     }
 
-    /// Whether the string node `k` unescapes to exactly the bytes `key`.
-    @inline(__always)
+    /// Whether the string node `k` unescapes to exactly the bytes `key`. Inlinable: `JSONMemberName`
+    /// compares with it in decoders of other modules.
+    @inlinable
     static func keyEquals(_ bytes: UnsafeBufferPointer<UInt8>, _ k: JSONNode, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = Int(k.start)
         let length = Int(k.end) - start
@@ -193,6 +194,7 @@ public struct JSONValue: Sendable {
     }
 
     /// The UTF-8 bytes of an escaped string node, unescaped.
+    @usableFromInline
     static func decodeBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ n: JSONNode) -> [UInt8] {
         let start = Int(n.start)
         let end = Int(n.end)
