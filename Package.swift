@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "ReviewInputTests", dependencies: ["ReviewInput", "AdmissionModel", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WebhookServerTests", dependencies: [
-            "WebhookServer", "ReviewRecording", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution",
+            "WebhookServer", "ReviewRecording", "AdmissionModel", "JSON", "AdmissionCore", "ImageRegistry", "ImageResolution", "NonRootPolicy",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -209,7 +209,7 @@ private struct Scanner {
                     throw Failure(offset: i, reason: "nesting is deeper than \(maximumDepth) levels")
                 }
                 let opened = tape.count
-                try tape.append(JSONNode(kind: isObject ? .object : .array, start: Int32(i), end: 0, next: Int32(current)), at: i)
+                try tape.append(JSONNode(kind: isObject ? .object : .array, start: narrow(i), end: 0, next: narrow(current)), at: i)
                 current = opened
                 depth += 1
                 i = skipWhitespace(i + 1)
@@ -223,16 +223,16 @@ private struct Scanner {
                 }
             case UInt8(ascii: "\""):
                 let (end, escaped) = try scanString(at: i)
-                let index = Int32(tape.count)
-                try tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(end - 1), next: index + 1), at: i)
+                let index = narrow(tape.count)
+                try tape.append(JSONNode(kind: .string, escaped: escaped, start: narrow(i + 1), end: narrow(end - 1), next: index &+ 1), at: i)
                 i = end
             case UInt8(ascii: "t"): i = try literal(at: i, "true", .true, tape: &tape)
             case UInt8(ascii: "f"): i = try literal(at: i, "false", .false, tape: &tape)
             case UInt8(ascii: "n"): i = try literal(at: i, "null", .null, tape: &tape)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let end = try scanNumber(at: i)
-                let index = Int32(tape.count)
-                try tape.append(JSONNode(kind: .number, start: Int32(i), end: Int32(end), next: index + 1), at: i)
+                let index = narrow(tape.count)
+                try tape.append(JSONNode(kind: .number, start: narrow(i), end: narrow(end), next: index &+ 1), at: i)
                 i = end
             default:
                 throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a value")
@@ -258,8 +258,8 @@ private struct Scanner {
                     i += 1
                     current = Int(tape[container].next)
                     depth -= 1
-                    tape[container].end = Int32(i)
-                    tape[container].next = Int32(tape.count)
+                    tape[container].end = narrow(i)
+                    tape[container].next = narrow(tape.count)
                     continue
                 }
                 throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected ',' or '\(isObject ? "}" : "]")'")
@@ -276,8 +276,8 @@ private struct Scanner {
             throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a string key")
         }
         let (keyEnd, escaped) = try scanString(at: i)
-        let keyIndex = Int32(tape.count)
-        try tape.append(JSONNode(kind: .string, escaped: escaped, start: Int32(i + 1), end: Int32(keyEnd - 1), next: keyIndex + 1), at: i)
+        let keyIndex = narrow(tape.count)
+        try tape.append(JSONNode(kind: .string, escaped: escaped, start: narrow(i + 1), end: narrow(keyEnd - 1), next: keyIndex &+ 1), at: i)
         i = skipWhitespace(keyEnd)
         guard i < count, p[i] == UInt8(ascii: ":") else {
             throw Failure(offset: i, reason: i < count ? "unexpected character \(describe(p[i])), expected ':'" : "unexpected end of text, expected ':'")
@@ -292,8 +292,8 @@ private struct Scanner {
         for k in 0..<length where p[position + k] != w[k] {
             throw Failure(offset: position + k, reason: "invalid literal, expected '\(word)'")
         }
-        let index = Int32(tape.count)
-        try tape.append(JSONNode(kind: kind, start: Int32(position), end: Int32(position + length), next: index + 1), at: position)
+        let index = narrow(tape.count)
+        try tape.append(JSONNode(kind: kind, start: narrow(position), end: narrow(position + length), next: index &+ 1), at: position)
         return position + length
     }
 
@@ -457,6 +457,11 @@ private struct Scanner {
         return position + length
     }
 }
+
+/// An offset or a tape index as stored in a node. Both are below `JSONNode.maximumOffset` (checked before
+/// parsing; every node takes at least one byte of text), so they fit without a checked conversion.
+@inline(__always)
+private func narrow(_ value: Int) -> Int32 { Int32(truncatingIfNeeded: value) }
 
 @inline(__always)
 private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }

@@ -33,8 +33,7 @@ struct OperationsListener {
                 guard admission.establish(channel, activity: activity) else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.metricsIdleTimeout)))
-                    try sync.addHandler(IdleCloseHandler())
+                    try sync.addHandler(IdleCloseHandler(timeout: TimeAmount(limits.metricsIdleTimeout)))
                     try sync.configureDeadlineBoundHTTPServerPipeline(
                         deadline: RequestDeadlineHandler(timeout: TimeAmount(limits.metricsRequestTimeout), answerGrace: .zero, activity: activity),
                         errorHandling: true)

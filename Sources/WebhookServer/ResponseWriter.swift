@@ -18,11 +18,13 @@ struct ResponseWriter {
         let version = isHTTP2 ? HTTPVersion.http2 : head.version
         context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
-        let written = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+        // A promise only when closing after the write: kept-alive answers (nearly all) need none.
+        let written = keepAlive ? nil : context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: written)
         context.triggerUserOutboundEvent(RequestCompletedEvent(), promise: nil)
-        if !keepAlive {
+        if let written {
             let channel = context.channel
-            written.whenComplete { _ in channel.close(promise: nil) }
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
     }
 

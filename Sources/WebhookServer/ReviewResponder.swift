@@ -89,7 +89,7 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
             decision: decision.outcome.metricLabel, mode: decision.mode.rawValue,
             kind: decision.kind, operation: decision.operation, duration: elapsed)
         shared.recorder?.record(body: request.body, responseJSON: answer.responseJSON, uid: decision.response.uid)
-        logDecision(decision, elapsed: elapsed)
+        shared.decisionLog.log(decision, elapsed: elapsed, isHTTP2: writer.isHTTP2)
         // While draining (not ready), HTTP/1.1 clients are told to go: the apiserver then opens its next
         // connection to another replica instead of sending onto one that is about to close.
         writer.write(status: .ok, body: answer.body, head: request.head, keepAlive: request.head.isKeepAlive && shared.readiness.isReady, context: context)
@@ -143,25 +143,6 @@ final class ReviewResponder: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         return started + budget
-    }
-
-    private func logDecision(_ decision: Decision, elapsed: Duration) {
-        // Values as `.string`, not interpolated: this runs for every review.
-        var metadata: Logger.Metadata = [
-            "uid": .string(decision.response.uid),
-            "kind": .string(decision.kind),
-            "object": .string(decision.namespace.isEmpty ? decision.name : decision.namespace + "/" + decision.name),
-            "operation": .string(decision.operation),
-            "user": .string(decision.username),
-            "decision": .string(decision.outcome.rawValue),
-            "mode": .string(decision.mode.rawValue),
-            "latencyMicroseconds": .string(String(TimeAmount(elapsed).nanoseconds / 1000)),
-            "protocol": .string(writer.isHTTP2 ? "h2" : "http/1.1"),
-        ]
-        if !decision.sentences.isEmpty { metadata["reasons"] = .array(decision.sentences.map { .string($0) }) }
-        if let skip = decision.skipReason { metadata["skipped"] = "\(skip)" }
-        if !decision.unresolved.isEmpty { metadata["unresolvedImages"] = .array(decision.unresolved.map { .string($0.image) }) }
-        shared.logger.info("admission decision", metadata: metadata)
     }
 
     /// Out of time (`RequestDeadlineHandler`, HTTP/1.1) with no body arriving: a client trickling its head,

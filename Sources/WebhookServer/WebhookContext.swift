@@ -13,6 +13,7 @@ final class WebhookContext: Sendable {
     let limits: ServerLimits
     let metrics: ServerMetrics?
     let logger: Logger
+    let decisionLog: DecisionLog
     let recorder: ReviewRecorder?
     let readiness: Readiness
     let bodyBudget: ByteBudget
@@ -33,6 +34,7 @@ final class WebhookContext: Sendable {
         self.limits = limits
         self.metrics = metrics
         self.logger = logger
+        self.decisionLog = DecisionLog(logger: logger)
         self.recorder = recorder
         self.readiness = readiness
         self.bodyBudget = bodyBudget

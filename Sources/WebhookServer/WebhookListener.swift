@@ -52,8 +52,7 @@ struct WebhookListener {
                     try sync.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(limits.handshakeTimeout)) { channel in
                         admission.establish(channel, activity: activity)
                     })
-                    try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
-                    try sync.addHandler(IdleCloseHandler())
+                    try sync.addHandler(IdleCloseHandler(timeout: TimeAmount(limits.idleTimeout)))
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { connection in

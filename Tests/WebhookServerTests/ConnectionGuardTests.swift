@@ -179,6 +179,51 @@ struct ConnectionGuardTests {
         }
     }
 
+    @Suite("IdleCloseHandler")
+    struct Idle {
+        private static let timeout = TimeAmount.seconds(30)
+
+        /// Open until the last nanosecond of the timeout, closed at it.
+        private func expectClosedExactlyAfterTimeout(_ channel: EmbeddedChannel, sourceLocation: SourceLocation = #_sourceLocation) {
+            channel.embeddedEventLoop.advanceTime(by: Idle.timeout - .nanoseconds(1))
+            #expect(channel.isActive, sourceLocation: sourceLocation)
+            channel.embeddedEventLoop.advanceTime(by: .nanoseconds(1))
+            #expect(!channel.isActive, sourceLocation: sourceLocation)
+        }
+
+        @Test func closesAfterTimeoutWithoutTraffic() throws {
+            let channel = try connectedChannel([IdleCloseHandler(timeout: Idle.timeout)])
+            expectClosedExactlyAfterTimeout(channel)
+        }
+
+        @Test func readsAndWritesPushTheCloseBack() throws {
+            let channel = try connectedChannel([IdleCloseHandler(timeout: Idle.timeout)])
+            channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+            try channel.writeInbound(ByteBuffer(string: "x"))
+            channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+            #expect(channel.isActive)
+            try channel.writeOutbound(ByteBuffer(string: "y"))
+            expectClosedExactlyAfterTimeout(channel)
+        }
+
+        @Test func neverIdleInsideAReadBurst() throws {
+            let channel = try connectedChannel([IdleCloseHandler(timeout: Idle.timeout)])
+            channel.pipeline.fireChannelRead(ByteBuffer(string: "x"))
+            channel.embeddedEventLoop.advanceTime(by: Idle.timeout * 3)
+            #expect(channel.isActive)
+            channel.pipeline.fireChannelReadComplete()
+            expectClosedExactlyAfterTimeout(channel)
+        }
+
+        @Test func removedHandlerLeavesNoTimer() throws {
+            let handler = IdleCloseHandler(timeout: Idle.timeout)
+            let channel = try connectedChannel([handler])
+            try channel.pipeline.syncOperations.removeHandler(handler).wait()
+            channel.embeddedEventLoop.advanceTime(by: Idle.timeout * 2)
+            #expect(channel.isActive)
+        }
+    }
+
     @Suite("ConnectionAdmission")
     struct Admission {
         /// Established but silent: closed at the first-request timeout; a started request keeps it.
