@@ -47,25 +47,25 @@ public struct AdmissionResponse: Sendable, Equatable {
     public var json: [UInt8] {
         var writer = JSONWriter(capacity: 256)
         writer.beginObject()
-        writer.key("uid")
+        writer.key(unescaped: "uid")
         writer.string(uid)
-        writer.key("allowed")
+        writer.key(unescaped: "allowed")
         writer.bool(allowed)
         if let status {
-            writer.key("status")
+            writer.key(unescaped: "status")
             writer.beginObject()
-            writer.key("status")
+            writer.key(unescaped: "status")
             writer.string("Failure")
-            writer.key("message")
+            writer.key(unescaped: "message")
             writer.string(status.message)
-            writer.key("reason")
+            writer.key(unescaped: "reason")
             writer.string(status.reason)
-            writer.key("code")
+            writer.key(unescaped: "code")
             writer.int(status.code)
             writer.endObject()
         }
         if !auditAnnotations.isEmpty {
-            writer.key("auditAnnotations")
+            writer.key(unescaped: "auditAnnotations")
             writer.beginObject()
             for (key, value) in auditAnnotations {
                 writer.key(key)
@@ -74,7 +74,7 @@ public struct AdmissionResponse: Sendable, Equatable {
             writer.endObject()
         }
         if !warnings.isEmpty {
-            writer.key("warnings")
+            writer.key(unescaped: "warnings")
             writer.beginArray()
             for warning in warnings { writer.string(warning) }
             writer.endArray()

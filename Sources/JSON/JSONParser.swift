@@ -368,19 +368,11 @@ private struct Scanner {
         throw Failure(offset: position, reason: "unterminated string")
     }
 
-    /// The high bit of each byte of `word` that is `"`, `\`, below 0x20 or above 0x7F (bit tricks from
-    /// "Bit Twiddling Hacks": a byte is zero where `(x - 0x01…) & ~x & 0x80…` has its high bit).
-    /// Only the lowest flagged byte is exact; bytes above it may be flagged by a borrow.
+    /// The high bit of each byte of `word` that is `"`, `\`, below 0x20 or above 0x7F (see `WordBytes`).
     @inline(__always)
     static func attentionMask(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote & highs
-        let hasBackslash = (backslash &- ones) & ~backslash & highs
-        let hasControl = (word &- ones &* 0x20) & ~word & highs
-        return hasQuote | hasBackslash | hasControl | (word & highs)
+        WordBytes.equal(word, UInt8(ascii: "\"")) | WordBytes.equal(word, UInt8(ascii: "\\"))
+            | WordBytes.below(word, 0x20) | WordBytes.nonASCII(word)
     }
 
     /// Validates one escape sequence at a backslash; returns the offset past it.

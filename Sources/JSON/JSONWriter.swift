@@ -46,6 +46,17 @@ public struct JSONWriter: Sendable {
         commaBits &= ~1
     }
 
+    /// Writes `"key":` for a key that needs no escaping (no quote, backslash or control character), in
+    /// a few appends rather than a scan: for keys written on every request.
+    public mutating func key(unescaped key: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        commaBits &= ~1
+    }
+
     public mutating func string(_ value: String) {
         separate()
         JSONWriter.appendQuoted(value, to: &bytes)
@@ -92,6 +103,14 @@ public struct JSONWriter: Sendable {
         commaBits >>= 1
         depth -= 1
         if depth >= 64, let bit = deeperBits.popLast() { commaBits |= bit << 63 }
+    }
+
+    /// Non-zero when some byte of `word` is a quote, a backslash, below 0x20 or 0x7F: the bytes
+    /// `appendQuoted` escapes. Bytes at 0x80 and above never count: UTF-8 is copied as is.
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> UInt64 {
+        WordBytes.equal(word, UInt8(ascii: "\"")) | WordBytes.equal(word, UInt8(ascii: "\\"))
+            | WordBytes.equal(word, 0x7F) | WordBytes.below(word, 0x20)
     }
 
     /// Appends `value` as a JSON string: quotes, backslashes and control characters are escaped.

@@ -99,13 +99,13 @@ public struct JSONLogHandler: LogHandler {
     /// Opens the object and writes `time`, `level`, `logger` and `message`.
     private func writeFixedMembers(level: Logger.Level, message: String, into writer: inout JSONWriter) {
         writer.beginObject()
-        writer.key("time")
+        writer.key(unescaped: "time")
         writer.raw(JSONLogHandler.rfc3339Bytes(clock()))
-        writer.key("level")
+        writer.key(unescaped: "level")
         writer.string(level.rawValue)
-        writer.key("logger")
+        writer.key(unescaped: "logger")
         writer.string(label)
-        writer.key("message")
+        writer.key(unescaped: "message")
         writer.string(message)
     }
 
@@ -134,25 +134,28 @@ public struct JSONLogHandler: LogHandler {
         private var lastKey: String?
         #endif
 
-        mutating func string(_ key: String, _ value: String) {
+        mutating func string(_ key: StaticString, _ value: String) {
             self.key(key)
             writer.string(value)
         }
 
-        mutating func strings(_ key: String, _ values: some Sequence<String>) {
+        mutating func strings(_ key: StaticString, _ values: some Sequence<String>) {
             self.key(key)
             writer.beginArray()
             for value in values { writer.string(value) }
             writer.endArray()
         }
 
-        private mutating func key(_ key: String) {
+        /// Keys are literals: none needs escaping.
+        private mutating func key(_ key: StaticString) {
             #if DEBUG
-            precondition(!["time", "level", "logger", "message"].contains(key), "JSONLogHandler: '\(key)' is a fixed key")
-            if let lastKey { precondition(JSONLogHandler.compare(lastKey, key) < 0, "JSONLogHandler: '\(key)' after '\(lastKey)'") }
-            lastKey = key
+            let name = key.description
+            precondition(!["time", "level", "logger", "message"].contains(name), "JSONLogHandler: '\(name)' is a fixed key")
+            precondition(name.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != 0x7F }, "JSONLogHandler: '\(name)' needs escaping")
+            if let lastKey { precondition(JSONLogHandler.compare(lastKey, name) < 0, "JSONLogHandler: '\(name)' after '\(lastKey)'") }
+            lastKey = name
             #endif
-            writer.key(key)
+            writer.key(unescaped: key)
         }
     }
 

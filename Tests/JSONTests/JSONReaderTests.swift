@@ -488,6 +488,61 @@ struct JSONWriterTests {
         }
     }
 
+    @Test("escaping matches a byte-by-byte escaper wherever the byte to escape falls in an 8-byte word")
+    func escapingAgainstReference() {
+        // The reference: every byte in turn, as the writer escaped before it scanned words.
+        func reference(_ value: String) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
+                case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case 0..<0x20, 0x7F: out += Array(String(format: "\\u%04x", byte).utf8)
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+            return out
+        }
+        // Bytes on both sides of each class's edges, and multi-byte UTF-8.
+        let specials = ["\u{0}", "\u{1F}", " ", "!", "\"", "#", "[", "\\", "]", "~", "\u{7F}", "é", "😀", "\n", "\t"]
+        var checked = 0
+        for length in 0...24 {
+            for position in 0..<max(length, 1) {
+                for special in specials {
+                    var scalars = Array(repeating: "a", count: length)
+                    if length > 0 { scalars[position] = special }
+                    let sample = scalars.joined()
+                    var bytes: [UInt8] = []
+                    JSONWriter.appendQuoted(sample, to: &bytes)
+                    #expect(bytes == reference(sample), "\(Array(sample.utf8))")
+                    checked += 1
+                }
+            }
+        }
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<5_000 {
+            let sample = (0..<rng.below(40)).map { _ in rng.below(4) == 0 ? rng.pick(specials) : "x" }.joined()
+            var bytes: [UInt8] = []
+            JSONWriter.appendQuoted(sample, to: &bytes)
+            #expect(bytes == reference(sample), "\(Array(sample.utf8))")
+            checked += 1
+        }
+        #expect(checked == 5_000 + 15 * (1 + (1...24).reduce(0, +)))
+    }
+
+    @Test("a key known not to need escaping is written as key(_:) writes it")
+    func unescapedKey() {
+        var a = JSONWriter(), b = JSONWriter()
+        a.beginObject(); a.key(unescaped: "latencyMicroseconds"); a.int(3); a.key(unescaped: "x"); a.beginArray(); a.endArray(); a.endObject()
+        b.beginObject(); b.key("latencyMicroseconds"); b.int(3); b.key("x"); b.beginArray(); b.endArray(); b.endObject()
+        #expect(a.bytes == b.bytes)
+        #expect(String(decoding: a.bytes, as: UTF8.self) == #"{"latencyMicroseconds":3,"x":[]}"#)
+    }
+
     @Test("round-trips arbitrary strings, including U+0000, U+007F, U+2028 and emoji")
     func roundTrip() throws {
         var samples = ["", "\u{0}", "\u{7F}", "\u{2028}\u{2029}", "😀", "👩‍👩‍👧", "e\u{301}", "\u{FEFF}", "\u{FFFF}", "\u{10FFFF}", "\"\\", "a\u{0}b\u{1F}c"]
