@@ -120,6 +120,12 @@ public struct JSONWriter: Sendable {
         var value = value
         let (plain, count) = value.withUTF8 { utf8 -> (Int, Int) in
             var plain = 0
+            // Eight bytes at a time while none needs escaping, then byte by byte up to the one that does.
+            if let base = utf8.baseAddress {
+                while plain + 8 <= utf8.count, JSONWriter.needsEscape(UnsafeRawPointer(base + plain).loadUnaligned(as: UInt64.self)) == 0 {
+                    plain += 8
+                }
+            }
             while plain < utf8.count {
                 let byte = utf8[plain]
                 if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F { break }

@@ -3,8 +3,9 @@
 /// exact for the word, and so is its lowest flagged byte; bytes above that one may be flagged by a
 /// borrow. Bytes are little-endian in the word.
 enum WordBytes {
-    static let ones: UInt64 = 0x0101_0101_0101_0101
-    static let highs: UInt64 = 0x8080_8080_8080_8080
+    // Computed, not stored: a constant in every caller, with no lazy-initialisation check.
+    @inline(__always) static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    @inline(__always) static var highs: UInt64 { 0x8080_8080_8080_8080 }
 
     /// Bytes equal to `byte`.
     @inline(__always)
