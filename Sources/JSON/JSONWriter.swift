@@ -49,6 +49,7 @@ public struct JSONWriter: Sendable {
     /// Writes `"key":` for a key that needs no escaping (no quote, backslash or control character), in
     /// a few appends rather than a scan: for keys written on every request.
     public mutating func key(unescaped key: StaticString) {
+        assert(key.withUTF8Buffer { !$0.contains(where: JSONWriter.needsEscape) }, "JSONWriter: key \(key) needs escaping")
         separate()
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -113,6 +114,12 @@ public struct JSONWriter: Sendable {
             | WordBytes.equal(word, 0x7F) | WordBytes.below(word, 0x20)
     }
 
+    /// Whether `appendQuoted` escapes `byte`: a quote, a backslash, below 0x20 or 0x7F.
+    @inline(__always)
+    static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F
+    }
+
     /// Appends `value` as a JSON string: quotes, backslashes and control characters are escaped.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
@@ -128,7 +135,7 @@ public struct JSONWriter: Sendable {
             }
             while plain < utf8.count {
                 let byte = utf8[plain]
-                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F { break }
+                if JSONWriter.needsEscape(byte) { break }
                 plain += 1
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<plain]))

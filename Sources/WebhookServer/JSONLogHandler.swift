@@ -146,12 +146,11 @@ public struct JSONLogHandler: LogHandler {
             writer.endArray()
         }
 
-        /// Keys are literals: none needs escaping.
+        /// Keys are literals; `JSONWriter.key(unescaped:)` checks that none needs escaping.
         private mutating func key(_ key: StaticString) {
             #if DEBUG
             let name = key.description
             precondition(!["time", "level", "logger", "message"].contains(name), "JSONLogHandler: '\(name)' is a fixed key")
-            precondition(name.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != 0x7F }, "JSONLogHandler: '\(name)' needs escaping")
             if let lastKey { precondition(JSONLogHandler.compare(lastKey, name) < 0, "JSONLogHandler: '\(name)' after '\(lastKey)'") }
             lastKey = name
             #endif
