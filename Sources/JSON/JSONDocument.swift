@@ -4,16 +4,17 @@
 /// decodes nothing: strings and numbers stay byte ranges until a reader asks for them. This keeps
 /// a 6 KB AdmissionReview at a few microseconds, where Foundation's `JSONDecoder` needs ~200 µs.
 public struct JSONDocument: Sendable {
-    public let bytes: [UInt8]
-    /// The tape the parser wrote, kept as written (not copied); freed, and its bytes given back to
-    /// `limits.budget`, when the last copy of the document goes.
+    /// The tape the parser wrote, kept as written (not copied), and the text; freed, and the tape's
+    /// bytes given back to `limits.budget`, when the last copy of the document goes.
     @usableFromInline let nodes: JSONNodes
+
+    /// The text parsed.
+    @inlinable public var bytes: [UInt8] { nodes.text }
 
     /// Parses `bytes` as one JSON value (any value, not only an object).
     public init(parsing bytes: [UInt8], limits: JSONLimits = .init()) throws(JSONParseError) {
         var parser = JSONParser(bytes: bytes, limits: limits)
         self.nodes = try parser.parse()
-        self.bytes = bytes
     }
 
     /// Bytes the node tape holds (charged to `JSONLimits.budget` while the document lives).

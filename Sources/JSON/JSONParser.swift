@@ -47,7 +47,7 @@ struct JSONParser {
             tape.deallocate()
             throw error
         }
-        return tape.finish()
+        return tape.finish(text: bytes)
     }
 
     static func error(in bytes: [UInt8], at offset: Int, _ reason: String, exhaustedBudget: Bool = false) -> JSONParseError {
@@ -120,8 +120,8 @@ struct NodeTape {
     }
 
     /// Hands the storage (and its charge) to a `JSONNodes`, which frees both when it goes.
-    consuming func finish() -> JSONNodes {
-        JSONNodes(base: storage, count: count, reservedBytes: budget == nil ? 0 : capacity * JSONLimits.bytesPerNode, budget: budget)
+    consuming func finish(text: [UInt8]) -> JSONNodes {
+        JSONNodes(text: text, base: storage, count: count, reservedBytes: budget == nil ? 0 : capacity * JSONLimits.bytesPerNode, budget: budget)
     }
 
     /// Frees the storage and its charge; `JSONNode` is trivial, so nothing needs deinitializing.
@@ -134,13 +134,17 @@ struct NodeTape {
 /// The finished tape of a document. Immutable once built, hence safe to share across threads.
 @usableFromInline
 final class JSONNodes: @unchecked Sendable {
+    /// The text the tape indexes, held here rather than beside the tape in `JSONDocument`, so that a
+    /// `JSONValue` holds one reference: copying a value then costs one retain, not two.
+    @usableFromInline let text: [UInt8]
     @usableFromInline let base: UnsafeMutablePointer<JSONNode>
     @usableFromInline let count: Int
     /// What was charged to `budget` for this storage (0 without a budget).
     let reservedBytes: Int
     private let budget: (any JSONMemoryBudget)?
 
-    init(base: UnsafeMutablePointer<JSONNode>, count: Int, reservedBytes: Int, budget: (any JSONMemoryBudget)?) {
+    init(text: [UInt8], base: UnsafeMutablePointer<JSONNode>, count: Int, reservedBytes: Int, budget: (any JSONMemoryBudget)?) {
+        self.text = text
         self.base = base
         self.count = count
         self.reservedBytes = reservedBytes

@@ -40,12 +40,16 @@ public struct PolicyEvaluator: Sendable {
     public static let podChecks: [PodCheck] = [.runAsNonRoot, .runAsUser]
 
     /// The OSes of the cluster's nodes (`--node-os`): a pod can land only on these.
-    public var nodeOSes: [NodeOS]
+    public var nodeOSes: [NodeOS] {
+        didSet { nodeOSesAreAll = Set(nodeOSes) == Set(NodeOS.allCases) }
+    }
+    private var nodeOSesAreAll: Bool
 
     public init(policy: PolicyName, limits: ReviewLimits = .init(), nodeOSes: [NodeOS] = NodeOS.allCases) {
         self.policy = policy
         self.limits = limits
         self.nodeOSes = nodeOSes
+        self.nodeOSesAreAll = Set(nodeOSes) == Set(NodeOS.allCases)
         self.containerChecks = PolicyEvaluator.containerChecks.filter { $0.policies.contains(policy) }
         self.podChecks = PolicyEvaluator.podChecks.filter { $0.policies.contains(policy) }
     }
@@ -62,45 +66,14 @@ public struct PolicyEvaluator: Sendable {
     public func evaluate(_ pod: PodUnderReview, images: ImageUserAnswers) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.notEvaluated = pod.notEvaluated
-        let hinted = pod.hintedOS.filter(nodeOSes.contains)
+        // Every node OS is the default (`--node-os` unset): no filtering, no array to build.
+        let hinted = nodeOSesAreAll ? pod.hintedOS : pod.hintedOS.filter(nodeOSes.contains)
         if hinted.isEmpty, !pod.selected.isEmpty, !containerChecks.isEmpty {
             var hints = NodeOS.hints(of: pod.spec)
             if !pod.hintedOS.isEmpty { hints.append("--node-os \(nodeOSes.map(\.rawValue).joined(separator: ","))") }
             evaluation.noNodeOS = NoNodeOS(subject: pod.subject, hints: hints)
         }
-        // Each distinct image is asked of `images` once, however many containers and OSes name it.
-        var asked = ImageMemo<ImageUserLookup>()
-        // The hinted OSes narrowed by the images' platforms; nil while no image has said (catalog entries
-        // never do), which spares building sets on every review.
-        var possible: Set<NodeOS>?
-        let limits = limits
-        // A local function, not a closure value, so that the state it captures can stay on the stack.
-        func bounded(_ image: String) -> ImageUserLookup {
-            if let known = asked[image] { return known }
-            guard asked.count < limits.maximumImages else { return .unresolved(reason: limits.imageBoundReason) }
-            let lookup = images(image)
-            asked.add(image, lookup)
-            if let oses = lookup.nodeOSes { possible = (possible ?? Set(hinted)).intersection(oses) }
-            return lookup
-        }
-        // Each container's first non-allowed verdict per OS; which OSes count is known only once
-        // every image has been seen. At most maximumContainers × 2 entries.
-        var verdicts: [[(os: NodeOS, entry: Evaluation.Entry)]] = []
-        verdicts.reserveCapacity(pod.selected.count)
-        for container in pod.selected {
-            var perOS: [(os: NodeOS, entry: Evaluation.Entry)] = []
-            for os in hinted {
-                for check in containerChecks {
-                    switch check.evaluate(container, pod, os, bounded) {
-                    case .allowed: continue
-                    case .denied(let finding): perOS.append((os, .finding(finding)))
-                    case .unresolved(let unresolved): perOS.append((os, .unresolved(unresolved)))
-                    }
-                    break
-                }
-            }
-            verdicts.append(perOS)
-        }
+        let (verdicts, possible) = containerVerdicts(pod, on: hinted, images: images)
         // A refusal on any OS the pod may land on is reported, once. When the images leave no OS,
         // every hinted OS is judged, which names the platforms each image lacks.
         let judged = possible.flatMap { $0.isEmpty ? nil : $0 }
@@ -127,6 +100,39 @@ public struct PolicyEvaluator: Sendable {
         return evaluation
     }
 
+    /// Each selected container's first non-allowed verdict per hinted OS, in pod order, for the
+    /// containers that have one (which OSes count is known only once every image has been seen; at
+    /// most maximumContainers × 2 entries), and the hinted
+    /// OSes narrowed by the images' platforms: nil while no image has said (catalog entries never do),
+    /// which spares building sets on every review.
+    private func containerVerdicts(
+        _ pod: PodUnderReview, on hinted: [NodeOS], images: ImageUserAnswers
+    ) -> (verdicts: [[(os: NodeOS, entry: Evaluation.Entry)]], possible: Set<NodeOS>?) {
+        var questions = BoundedImageQuestions(limits: limits, hinted: hinted)
+        // The checks reach the state through a pointer: a captured `var` would cost two dynamic
+        // exclusivity checks per question.
+        return withUnsafeMutablePointer(to: &questions) { questions in
+            func bounded(_ image: String) -> ImageUserLookup { questions.pointee.answer(image, from: images) }
+            var verdicts: [[(os: NodeOS, entry: Evaluation.Entry)]] = []
+            for container in pod.selected {
+                var perOS: [(os: NodeOS, entry: Evaluation.Entry)] = []
+                for os in hinted {
+                    for check in containerChecks.indices {
+                        switch containerChecks[check].evaluate(container, pod, os, bounded) {
+                        case .allowed: continue
+                        case .denied(let finding): perOS.append((os, .finding(finding)))
+                        case .unresolved(let unresolved): perOS.append((os, .unresolved(unresolved)))
+                        }
+                        break
+                    }
+                }
+                // Allowed everywhere, the usual case, reports nothing: no entry, and no array to allocate.
+                if !perOS.isEmpty { verdicts.append(perOS) }
+            }
+            return (verdicts, questions.pointee.possible)
+        }
+    }
+
     /// The images whose USER the evaluation of `pod` needs, in first-use order: only containers that
     /// reach an image branch, and at most `limits.maximumImages` of them. Linear in the containers.
     public func imagesNeeded(for pod: PodUnderReview) -> [String] {
@@ -137,5 +143,30 @@ public struct PolicyEvaluator: Sendable {
             return .unresolved(reason: "")
         }
         return needed
+    }
+}
+
+/// The images one evaluation asks about: each distinct image is asked of the source once, however
+/// many containers and OSes name it, and at most `limits.maximumImages` of them; later ones are
+/// unresolved with `limits.imageBoundReason`.
+private struct BoundedImageQuestions {
+    let limits: ReviewLimits
+    let hinted: [NodeOS]
+    var asked = ImageMemo<ImageUserLookup>()
+    /// The hinted OSes narrowed by the platforms of the images asked so far; nil while none has said.
+    var possible: Set<NodeOS>?
+
+    init(limits: ReviewLimits, hinted: [NodeOS]) {
+        self.limits = limits
+        self.hinted = hinted
+    }
+
+    mutating func answer(_ image: String, from images: ImageUserAnswers) -> ImageUserLookup {
+        if let known = asked[image] { return known }
+        guard asked.count < limits.maximumImages else { return .unresolved(reason: limits.imageBoundReason) }
+        let lookup = images(image)
+        asked.add(image, lookup)
+        if let oses = lookup.nodeOSes { possible = (possible ?? Set(hinted)).intersection(oses) }
+        return lookup
     }
 }

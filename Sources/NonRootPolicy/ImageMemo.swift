@@ -12,7 +12,15 @@ struct ImageMemo<Value> {
 
     subscript(image: String) -> Value? {
         if let index { return index[image] }
-        for entry in entries where entry.image == image { return entry.value }
+        // Newest first: the evaluator asks again for the image it has just added (the next OS's
+        // check of the same container), and that string is the same storage, so `==` is one compare.
+        // A length test first skips the byte comparison of most other images.
+        let length = image.utf8.count
+        var position = entries.endIndex
+        while position > entries.startIndex {
+            position -= 1
+            if entries[position].image.utf8.count == length, entries[position].image == image { return entries[position].value }
+        }
         return nil
     }
 

@@ -13,7 +13,8 @@ import ImageResolution
 import NonRootPolicy
 
 // Usage: DecideBenchmark REVIEW.json IMAGES.yaml [ITERATIONS] [RECORDED-REVIEW.json ...]
-// Prints ns per review (min / median / max of 5 batches) for each stage.
+// Prints ns per review (min / median / max of 5 batches) for each stage. With NONROOT_BENCH_STAGE set,
+// runs only the stages whose name contains it, so a profiler (callgrind) sees one stage alone.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
@@ -36,7 +37,10 @@ let evaluator = PolicyEvaluator(policy: .kubelet)
 
 @inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
 
+let onlyStage = ProcessInfo.processInfo.environment["NONROOT_BENCH_STAGE"]
+
 func measure(_ name: String, bytes: Int, reviewsPerCall: Int = 1, _ body: () throws -> Void) rethrows {
+    if let onlyStage, !name.contains(onlyStage) { return }
     let clock = ContinuousClock()
     for _ in 0..<(iterations / 20) { try body() }  // warm-up
     var batches: [Double] = []

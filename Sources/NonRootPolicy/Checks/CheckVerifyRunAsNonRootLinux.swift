@@ -51,9 +51,8 @@ enum LinuxImageUserRule {
 
     static func finding(for variant: ImageUserVariant, image: String, container: String, subject: Subject, check: String) -> Finding? {
         let (uid, username) = KubeletImageUser.getImageUser(variant.user)
-        guard let message = KubeletImageUser.verifyLinuxImage(uid: uid, username: username, suffix: subject.suffix(container: container)) else {
-            return nil
-        }
+        guard let refusal = KubeletImageUser.refusal(uid: uid, username: username) else { return nil }
+        let message = refusal.message(suffix: subject.suffix(container: container))
         let described = Hint.image(image, platform: variant.platform)
         let hint: String
         switch variant.user {
@@ -84,21 +83,41 @@ public enum KubeletImageUser {
     /// The image branch of Linux `verifyRunAsNonRoot` (reached when runAsNonRoot is true and
     /// runAsUser is unset): the error message, or nil when allowed. `suffix` is `(pod: %q, container: %s)`.
     public static func verifyLinuxImage(uid: Int64?, username: String, suffix: @autoclosure () -> String) -> String? {
+        refusal(uid: uid, username: username)?.message(suffix: suffix())
+    }
+
+    /// Why the image branch refuses, or nil when it allows. Apart from the message so that an
+    /// allowed image costs no capture of the names the message would print.
+    static func refusal(uid: Int64?, username: String) -> LinuxImageRefusal? {
         switch (uid, username.isEmpty) {
         case (nil, false):
-            return "container has runAsNonRoot and image has non-numeric user (\(username)), cannot verify user is non-root \(suffix())"
+            return .nonNumeric(username)
         case (let uid?, _):
-            if uid == 0 {
-                return "container has runAsNonRoot and image will run as root \(suffix())"
-            }
+            if uid == 0 { return .root }
             // validation.IsValidUserID: 0 <= uid <= math.MaxInt32.
-            if uid < 0 || uid > LinuxImageUserRule.maximumUserID {
-                let max = LinuxImageUserRule.maximumUserID
-                return "container has runAsNonRoot and image has an invalid user id (\(uid)). (Must be 1-(\(max))): must be between 0 and \(max), inclusive \(suffix())"
-            }
+            if uid < 0 || uid > LinuxImageUserRule.maximumUserID { return .invalid(uid) }
             return nil
         default:
             return nil
+        }
+    }
+}
+
+/// A refusal of the Linux image branch, which the kubelet words as `message(suffix:)` does.
+enum LinuxImageRefusal {
+    case nonNumeric(String)
+    case root
+    case invalid(Int64)
+
+    func message(suffix: String) -> String {
+        switch self {
+        case .nonNumeric(let username):
+            return "container has runAsNonRoot and image has non-numeric user (\(username)), cannot verify user is non-root \(suffix)"
+        case .root:
+            return "container has runAsNonRoot and image will run as root \(suffix)"
+        case .invalid(let uid):
+            let max = LinuxImageUserRule.maximumUserID
+            return "container has runAsNonRoot and image has an invalid user id (\(uid)). (Must be 1-(\(max))): must be between 0 and \(max), inclusive \(suffix)"
         }
     }
 }
