@@ -69,6 +69,15 @@ public struct PodSpec: Sendable, Equatable {
         self.requiredNodeAffinity = requiredNodeAffinity
     }
 
+    /// The list of `kind`.
+    public func containers(of kind: ContainerKind) -> [Container] {
+        switch kind {
+        case .initContainer: initContainers
+        case .container: containers
+        case .ephemeralContainer: ephemeralContainers
+        }
+    }
+
     public init(json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected a pod spec object, found \(json.typeName)") }
         var initContainers, containers, ephemeralContainers, securityContext, os, hostUsers: JSONValue?

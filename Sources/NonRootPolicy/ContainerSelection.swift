@@ -12,6 +12,9 @@ public struct ContainerSelection: Sendable, Equatable {
         self.positions = positions
     }
 
+    /// Whether every container is selected.
+    public var selectsAll: Bool { positions == nil }
+
     /// Whether the container at `position` of the `kind` list is selected.
     public func contains(kind: ContainerKind, position: Int) -> Bool {
         guard let positions else { return true }

@@ -17,16 +17,22 @@ public struct PodUnderReview: Sendable, Equatable {
         self.subject = subject
         self.spec = spec
         self.hintedOS = NodeOS.hinted(by: spec)
+        // Container names are unique within a pod, so the selection's size is exact.
+        let count = selection.count(in: spec)
         var selected: [ContainerUnderReview] = []
-        scan: for (kind, list) in [(ContainerKind.initContainer, spec.initContainers), (.container, spec.containers), (.ephemeralContainer, spec.ephemeralContainers)] {
-            for position in selection.positions(of: kind, count: list.count) {
-                guard selected.count < maximumContainers else { break scan }
-                selected.append(ContainerUnderReview(container: list[position], kind: kind, pod: spec.securityContext))
+        selected.reserveCapacity(min(count, maximumContainers))
+        for kind in ContainerKind.allCases where selected.count < maximumContainers {
+            let list = spec.containers(of: kind)
+            // Every container (CREATE): the list's own indices, not an array of them.
+            let positions: [Int]? = selection.selectsAll ? nil : selection.positions(of: kind, count: list.count)
+            for position in 0..<(positions?.count ?? list.count) {
+                guard selected.count < maximumContainers else { break }
+                let container = list[positions?[position] ?? position]
+                selected.append(ContainerUnderReview(container: container, kind: kind, pod: spec.securityContext))
             }
         }
         self.selected = selected
-        // Container names are unique within a pod, so the selection's size is exact.
-        let skipped = selected.count < maximumContainers ? 0 : selection.count(in: spec) - selected.count
+        let skipped = count - selected.count
         self.notEvaluated = skipped > 0 ? ContainersNotEvaluated(count: skipped, limit: maximumContainers, subject: subject) : nil
     }
 }
