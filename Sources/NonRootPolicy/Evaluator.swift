@@ -102,9 +102,8 @@ public struct PolicyEvaluator: Sendable {
 
     /// Each selected container's first non-allowed verdict per hinted OS, in pod order, for the
     /// containers that have one (which OSes count is known only once every image has been seen; at
-    /// most maximumContainers × 2 entries), and the hinted
-    /// OSes narrowed by the images' platforms: nil while no image has said (catalog entries never do),
-    /// which spares building sets on every review.
+    /// most maximumContainers × 2 entries), and the hinted OSes narrowed by the images' platforms:
+    /// nil while no image has said (catalog entries never do), which spares building sets on every review.
     private func containerVerdicts(
         _ pod: PodUnderReview, on hinted: [NodeOS], images: ImageUserAnswers
     ) -> (verdicts: [[(os: NodeOS, entry: Evaluation.Entry)]], possible: Set<NodeOS>?) {
@@ -117,6 +116,7 @@ public struct PolicyEvaluator: Sendable {
             for container in pod.selected {
                 var perOS: [(os: NodeOS, entry: Evaluation.Entry)] = []
                 for os in hinted {
+                    // By index: `for check in` would copy (retain) each check's name and policies.
                     for check in containerChecks.indices {
                         switch containerChecks[check].evaluate(container, pod, os, bounded) {
                         case .allowed: continue

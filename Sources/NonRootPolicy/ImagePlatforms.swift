@@ -5,6 +5,14 @@ extension ImageUserVariant {
     /// The OS part is compared case-insensitively, as containerd's `platforms.Normalize` lower-cases it.
     func runs(on nodeOS: NodeOS) -> Bool {
         guard let platform else { return true }
+        // An ASCII platform (every one a registry writes) is compared in place, lower-casing byte by
+        // byte, with the same result as the general path below, which builds a lower-cased String.
+        if platform.utf8.allSatisfy({ $0 < 0x80 }) {
+            let os = platform.utf8.prefix { $0 != UInt8(ascii: "/") }
+            return os.elementsEqual(nodeOS.rawValue.utf8) { byte, lower in
+                (byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte) == lower
+            }
+        }
         return platform.prefix { $0 != "/" }.lowercased() == nodeOS.rawValue
     }
 }

@@ -387,3 +387,51 @@ struct NodeOSSelectionTests {
         #expect(ContainerSelection.changed(from: Self.spec([:], windows), to: Self.spec([:], windows)).isEmpty)
     }
 }
+
+/// `ImageUserVariant.runs(on:)` compares an ASCII platform's OS byte by byte; it must agree with the
+/// general path, which lower-cases the part before the first "/" as a String.
+struct PlatformOSMatchTests {
+    static func reference(_ platform: String, _ os: NodeOS) -> Bool {
+        platform.prefix { $0 != "/" }.lowercased() == os.rawValue
+    }
+
+    @Test("exact answers for the platforms registries write, in any case")
+    func knownPlatforms() {
+        let cases: [(String, NodeOS, Bool)] = [
+            ("linux/amd64", .linux, true), ("LINUX/arm64/v8", .linux, true), ("Windows/amd64", .windows, true),
+            ("linux", .linux, true), ("windows/amd64", .linux, false), ("linuxx/amd64", .linux, false),
+            ("linu/amd64", .linux, false), ("", .linux, false), ("/linux", .linux, false), ("lInUx/", .linux, true),
+            ("l\u{130}nux/amd64", .linux, false), ("linux\u{301}/amd64", .linux, false),
+        ]
+        for (platform, os, expected) in cases {
+            #expect(ImageUserVariant(user: .unset, platform: platform).runs(on: os) == expected, "\(platform) on \(os)")
+            #expect(Self.reference(platform, os) == expected, "reference: \(platform) on \(os)")
+        }
+        #expect(ImageUserVariant(user: .unset).runs(on: .windows))
+    }
+
+    @Test("agrees with the String path on 20,000 random platforms near the OS names")
+    func differential() {
+        var generator = SystemRandomNumberGenerator()
+        let noise: [String] = ["/", "@", "[", "`", "{", "\u{0}", "\u{7F}", "\u{130}", "\u{212A}", "\u{301}", "é", "\r\n", "x", "S"]
+        var matches = 0
+        for _ in 0..<20_000 {
+            // An OS name in random case, sometimes with a character changed, then a tail.
+            var characters = (Bool.random(using: &generator) ? "linux" : "windows").map { character in
+                Bool.random(using: &generator) ? character.uppercased() : String(character)
+            }
+            if Int.random(in: 0..<4, using: &generator) == 0, let index = characters.indices.randomElement(using: &generator) {
+                characters[index] = noise.randomElement(using: &generator) ?? ""
+            }
+            let tail = (0..<Int.random(in: 0...3, using: &generator)).map { _ in noise.randomElement(using: &generator) ?? "" }
+            let platform = (characters + tail).joined()
+            for os in NodeOS.allCases {
+                let expected = Self.reference(platform, os)
+                if expected { matches += 1 }
+                #expect(ImageUserVariant(user: .unset, platform: platform).runs(on: os) == expected, "\(platform.unicodeScalars.map(\.value)) on \(os)")
+            }
+        }
+        // The generator must reach both answers, or the comparison proves little.
+        #expect(matches > 2_000)
+    }
+}

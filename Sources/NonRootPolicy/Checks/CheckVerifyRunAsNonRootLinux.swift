@@ -39,19 +39,18 @@ enum LinuxImageUserRule {
             return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
         case .success(let (variants, unknown)):
             // The pod is judged by its worst platform: the first variant that is denied, then any not known.
-            for variant in variants {
-                if let finding = finding(for: variant, image: image, container: name, subject: pod.subject, check: check) {
-                    return .denied(finding)
-                }
+            // By index: a refusal is decided on the variant's user alone, without copying its platform.
+            for index in variants.indices {
+                let (uid, username) = KubeletImageUser.getImageUser(variants[index].user)
+                guard let refusal = KubeletImageUser.refusal(uid: uid, username: username) else { continue }
+                return .denied(finding(refusal, for: variants[index], image: image, container: name, subject: pod.subject, check: check))
             }
             if let unknown { return .unresolved(UnresolvedImage(container: name, image: image, reason: unknown, subject: pod.subject)) }
             return .allowed
         }
     }
 
-    static func finding(for variant: ImageUserVariant, image: String, container: String, subject: Subject, check: String) -> Finding? {
-        let (uid, username) = KubeletImageUser.getImageUser(variant.user)
-        guard let refusal = KubeletImageUser.refusal(uid: uid, username: username) else { return nil }
+    static func finding(_ refusal: LinuxImageRefusal, for variant: ImageUserVariant, image: String, container: String, subject: Subject, check: String) -> Finding {
         let message = refusal.message(suffix: subject.suffix(container: container))
         let described = Hint.image(image, platform: variant.platform)
         let hint: String

@@ -36,13 +36,14 @@ enum WindowsUserRule {
         case .failure(let reason):
             return .unresolved(UnresolvedImage(container: name, image: image, reason: reason.text, subject: pod.subject))
         case .success(let (variants, unknown)):
-            for variant in variants {
+            // By index, as the Linux rule: the user alone decides, without copying the platform.
+            for index in variants.indices {
                 // CRI reports a numeric USER as a uid, which the Windows check never reads.
-                guard case .name(let username) = variant.user, equalFoldRoot(username) else { continue }
+                guard case .name(let username) = variants[index].user, equalFoldRoot(username) else { continue }
                 return .denied(Finding(
                     check: check, container: name,
                     message: "container's runAsUser (\(username)) which will be regarded as root identity and will break non-root policy \(pod.subject.suffix(container: name))",
-                    hint: "\(Hint.container(name)): \(Hint.image(image, platform: variant.platform)) runs as \(username); set securityContext.windowsOptions.runAsUserName to ContainerUser"))
+                    hint: "\(Hint.container(name)): \(Hint.image(image, platform: variants[index].platform)) runs as \(username); set securityContext.windowsOptions.runAsUserName to ContainerUser"))
             }
             if let unknown { return .unresolved(UnresolvedImage(container: name, image: image, reason: unknown, subject: pod.subject)) }
             return .allowed
