@@ -94,7 +94,7 @@ struct NodeTape {
     mutating func append(_ node: JSONNode, at offset: Int) throws(Failure) {
         if count == capacity { try grow(at: offset) }
         (storage + count).initialize(to: node)
-        count += 1
+        count &+= 1
     }
 
     private mutating func grow(at offset: Int) throws(Failure) {
@@ -174,6 +174,8 @@ struct Failure: Error {
     var exhaustedBudget = false
 }
 
+/// Offsets, counts and depths here stay below `JSONNode.maximumOffset` (2^28, checked before parsing),
+/// so the hot loops add with `&+`: no overflow trap to test on every byte and node.
 private struct Scanner {
     let p: UnsafeBufferPointer<UInt8>
     let count: Int
@@ -184,7 +186,7 @@ private struct Scanner {
         var i = start
         while i < count {
             switch p[i] {
-            case 0x20, 0x0A, 0x0D, 0x09: i += 1
+            case 0x20, 0x0A, 0x0D, 0x09: i &+= 1
             default: return i
             }
         }
@@ -202,7 +204,25 @@ private struct Scanner {
         var current = -1
         var depth = 0
         var i = start
+        // A member's `"key" :` comes first. Parsed here, in the loop: as a function it stayed a call,
+        // which spilled and reloaded the string scan's constants around every key.
+        var keyFirst = false
         while true {
+            if keyFirst {
+                keyFirst = false
+                guard i < count else { throw Failure(offset: i, reason: "unexpected end of text inside an object") }
+                guard p[i] == UInt8(ascii: "\"") else {
+                    throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a string key")
+                }
+                let (keyEnd, escaped) = try scanString(at: i)
+                let keyIndex = narrow(tape.count)
+                try tape.append(JSONNode(kind: .string, escaped: escaped, start: narrow(i &+ 1), end: narrow(keyEnd &- 1), next: keyIndex &+ 1), at: i)
+                i = skipWhitespace(keyEnd)
+                guard i < count, p[i] == UInt8(ascii: ":") else {
+                    throw Failure(offset: i, reason: i < count ? "unexpected character \(describe(p[i])), expected ':'" : "unexpected end of text, expected ':'")
+                }
+                i = skipWhitespace(i &+ 1)
+            }
             // A value is expected at `i` (leading whitespace already skipped).
             guard i < count else { throw Failure(offset: i, reason: "unexpected end of text, expected a value") }
             var closedEmpty = false
@@ -215,14 +235,12 @@ private struct Scanner {
                 let opened = tape.count
                 try tape.append(JSONNode(kind: isObject ? .object : .array, start: narrow(i), end: 0, next: narrow(current)), at: i)
                 current = opened
-                depth += 1
-                i = skipWhitespace(i + 1)
+                depth &+= 1
+                i = skipWhitespace(i &+ 1)
                 if i < count, p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     closedEmpty = true
-                } else if isObject {
-                    i = try parseKey(at: i, tape: &tape)
-                    continue
                 } else {
+                    keyFirst = isObject
                     continue
                 }
             case UInt8(ascii: "\""):
@@ -253,15 +271,15 @@ private struct Scanner {
                     throw Failure(offset: i, reason: isObject ? "unexpected end of text inside an object" : "unexpected end of text inside an array")
                 }
                 if !closedEmpty && p[i] == UInt8(ascii: ",") {
-                    i = skipWhitespace(i + 1)
-                    if isObject { i = try parseKey(at: i, tape: &tape) }
+                    i = skipWhitespace(i &+ 1)
+                    keyFirst = isObject
                     break
                 }
                 if closedEmpty || p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     closedEmpty = false
-                    i += 1
+                    i &+= 1
                     current = Int(tape[container].next)
-                    depth -= 1
+                    depth &-= 1
                     tape[container].end = narrow(i)
                     tape[container].next = narrow(tape.count)
                     continue
@@ -270,23 +288,6 @@ private struct Scanner {
             }
             if current < 0 { return i }
         }
-    }
-
-    /// Parses `"key" :` inside an object and returns the offset of the value that follows.
-    func parseKey(at position: Int, tape: inout NodeTape) throws(Failure) -> Int {
-        var i = position
-        guard i < count else { throw Failure(offset: i, reason: "unexpected end of text inside an object") }
-        guard p[i] == UInt8(ascii: "\"") else {
-            throw Failure(offset: i, reason: "unexpected character \(describe(p[i])), expected a string key")
-        }
-        let (keyEnd, escaped) = try scanString(at: i)
-        let keyIndex = narrow(tape.count)
-        try tape.append(JSONNode(kind: .string, escaped: escaped, start: narrow(i + 1), end: narrow(keyEnd - 1), next: keyIndex &+ 1), at: i)
-        i = skipWhitespace(keyEnd)
-        guard i < count, p[i] == UInt8(ascii: ":") else {
-            throw Failure(offset: i, reason: i < count ? "unexpected character \(describe(p[i])), expected ':'" : "unexpected end of text, expected ':'")
-        }
-        return skipWhitespace(i + 1)
     }
 
     func literal(at position: Int, _ word: StaticString, _ kind: JSONNodeKind, tape: inout NodeTape) throws(Failure) -> Int {
@@ -332,28 +333,28 @@ private struct Scanner {
     /// and whether it holds escapes.
     @inline(__always)
     func scanString(at position: Int) throws(Failure) -> (Int, Bool) {
-        var i = position + 1
+        var i = position &+ 1
         var escaped = false
         while i < count {
             // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII.
             if let base = p.baseAddress {
-                while i + 8 <= count {
+                while i &+ 8 <= count {
                     let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                     let mask = Scanner.attentionMask(word)
                     if mask == 0 {
-                        i += 8
+                        i &+= 8
                         continue
                     }
                     // The lowest flagged byte is always a real one (borrows only run upwards), and
                     // bytes are little-endian in the word: jump straight to it.
-                    i += mask.trailingZeroBitCount >> 3
+                    i &+= mask.trailingZeroBitCount &>> 3
                     break
                 }
             }
             guard i < count else { break }
             let byte = p[i]
             if byte == UInt8(ascii: "\"") {
-                return (i + 1, escaped)
+                return (i &+ 1, escaped)
             }
             if byte == UInt8(ascii: "\\") {
                 escaped = true
@@ -364,7 +365,7 @@ private struct Scanner {
                 throw Failure(offset: i, reason: "control character \(describe(byte)) must be escaped in a string")
             }
             if byte < 0x80 {
-                i += 1
+                i &+= 1
                 continue
             }
             i = try scanUTF8(at: i)
