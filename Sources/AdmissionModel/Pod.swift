@@ -158,10 +158,7 @@ public struct Container: Sendable, Equatable {
     }
 
     static func list(_ values: [JSONValue]) throws(ModelDecodingError) -> [Container] {
-        var result: [Container] = []
-        result.reserveCapacity(values.count)
-        for value in values { result.append(try Container(json: value)) }
-        return result
+        try values.map { (value) throws(ModelDecodingError) in try Container(json: value) }
     }
 }
 

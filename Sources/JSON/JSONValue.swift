@@ -112,9 +112,17 @@ public struct JSONValue: Sendable {
     /// The elements of an array in order.
     public var elements: [JSONValue] {
         guard node.kind == .array else { return [] }
-        var result: [JSONValue] = []
-        var i = index + 1
         let end = Int(node.next)
+        // Counted first (one load per element), so the array is allocated once instead of regrown.
+        var count = 0
+        var i = index + 1
+        while i < end {
+            count += 1
+            i = Int(document.nodes[i].next)
+        }
+        var result: [JSONValue] = []
+        result.reserveCapacity(count)
+        i = index + 1
         while i < end {
             result.append(JSONValue(document: document, index: i))
             i = Int(document.nodes[i].next)
