@@ -203,6 +203,8 @@ private struct Scanner {
         // Tape index of the innermost open container (-1: none), and how many are open.
         var current = -1
         var depth = 0
+        // Whether `current` is an object: kept here rather than read back from the tape after every value.
+        var inObject = false
         var i = start
         // A member's `"key" :` comes first. Parsed here, in the loop: as a function it stayed a call,
         // which spilled and reloaded the string scan's constants around every key.
@@ -235,6 +237,7 @@ private struct Scanner {
                 let opened = tape.count
                 try tape.append(JSONNode(kind: isObject ? .object : .array, start: narrow(i), end: 0, next: narrow(current)), at: i)
                 current = opened
+                inObject = isObject
                 depth &+= 1
                 i = skipWhitespace(i &+ 1)
                 if i < count, p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
@@ -246,7 +249,7 @@ private struct Scanner {
             case UInt8(ascii: "\""):
                 let (end, escaped) = try scanString(at: i)
                 let index = narrow(tape.count)
-                try tape.append(JSONNode(kind: .string, escaped: escaped, start: narrow(i + 1), end: narrow(end - 1), next: index &+ 1), at: i)
+                try tape.append(JSONNode(kind: .string, escaped: escaped, start: narrow(i &+ 1), end: narrow(end &- 1), next: index &+ 1), at: i)
                 i = end
             case UInt8(ascii: "t"): i = try literal(at: i, "true", .true, tape: &tape)
             case UInt8(ascii: "f"): i = try literal(at: i, "false", .false, tape: &tape)
@@ -266,7 +269,7 @@ private struct Scanner {
                 if !closedEmpty {
                     i = skipWhitespace(i)
                 }
-                let isObject = tape[container].kind == .object
+                let isObject = inObject
                 guard i < count else {
                     throw Failure(offset: i, reason: isObject ? "unexpected end of text inside an object" : "unexpected end of text inside an array")
                 }
@@ -279,6 +282,7 @@ private struct Scanner {
                     closedEmpty = false
                     i &+= 1
                     current = Int(tape[container].next)
+                    inObject = current >= 0 && tape[current].kind == .object
                     depth &-= 1
                     tape[container].end = narrow(i)
                     tape[container].next = narrow(tape.count)
