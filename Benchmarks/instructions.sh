@@ -14,13 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n1=${1:-300}
 n2=${2:-1300}
-for tool in valgrind callgrind_control callgrind_annotate h2load nginx openssl; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install valgrind nghttp2-client nginx libnginx-mod-http-echo openssl)" >&2; exit 2; }
-done
-work=$(mktemp -d /tmp/nonroot-instructions.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
+. Benchmarks/static-answer.sh
+bench_prelude instructions "valgrind nghttp2-client nginx libnginx-mod-http-echo openssl" valgrind callgrind_control callgrind_annotate h2load nginx openssl
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=localhost" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
@@ -44,37 +39,8 @@ C
 cc -shared -fPIC -O2 -o "$work/sigsuspend.so" "$work/sigsuspend.c"
 body=Benchmarks/Fixtures/realistic-pod-review.json
 catalog=Benchmarks/Fixtures/images.yaml
-"$bin" replay "$body" --images "$catalog" --format json | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.readline())["response"]
-sys.stdout.write(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": r}, separators=(",", ":")))' > "$work/answer.json"
-
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<NGINX
-load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
-master_process off;
-daemon off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    keepalive_requests 10000000;
-    client_body_buffer_size 64k;
-    server {
-        listen 127.0.0.1:19544 ssl http2;
-        ssl_certificate $work/tls.crt;
-        ssl_certificate_key $work/tls.key;
-        location = /validate {
-            default_type application/json;
-            echo_read_request_body;
-            echo -n '$(cat "$work/answer.json")';
-        }
-    }
-}
-NGINX
+static_answer "$bin" "$body" "$catalog" > "$work/answer.json"
+nginx_static_conf "$work" 19544 1 "$(cat "$work/answer.json")"
 
 # callgrind a server: label, port, command...
 measure() {

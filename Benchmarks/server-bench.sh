@@ -58,43 +58,12 @@ assert r["status"]["message"] == 'container has runAsNonRoot and image will run 
 EOF
 
 # nginx answers with exactly what our server answers for this review.
-static=$("$bin" replay "$body" --images "$catalog" --format json | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.readline())["response"]
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": r}, separators=(",", ":")))')
+. Benchmarks/static-answer.sh
+static=$(static_answer "$bin" "$body" "$catalog")
 
 ours_port=19443; ours_metrics=19080; nginx_port=19444
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<EOF
-load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    client_body_buffer_size 64k;
-    server {
-        listen 127.0.0.1:$nginx_port ssl http2;
-        ssl_certificate $work/tls.crt;
-        ssl_certificate_key $work/tls.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location = /validate {
-            default_type application/json;
-            echo_read_request_body;
-            echo -n '$static';
-        }
-    }
-}
-EOF
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
+nginx_static_conf "$work" "$nginx_port" 2 "$static"
+nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!; pids+=("$nginx_pid")
 "$bin" serve --tls-cert-file "$work/tls.crt" --tls-key-file "$work/tls.key" --images "$catalog" \
     --listen "127.0.0.1:$ours_port" --metrics-listen "127.0.0.1:$ours_metrics" 2>"$work/server.log" &
