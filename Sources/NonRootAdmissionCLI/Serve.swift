@@ -120,7 +120,7 @@ struct Serve: AsyncParsableCommand {
     var kubernetesCaFile: String = InClusterConfiguration.defaultCAPath
 
     @Option(name: .long, help: "Event loop threads; 0 means one per core.")
-    var threads: Int = 0
+    var threads: Int = ServerConfiguration.defaultThreads
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"

@@ -134,6 +134,8 @@ public struct ServerConfiguration: Sendable {
     public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 8443)
     public static let defaultMetricsListen = ListenAddress(host: "0.0.0.0", port: 8080)
     public static let defaultCertificateRefreshInterval: Duration = .seconds(10)
+    /// Event loop threads: 0, one per core.
+    public static let defaultThreads = 0
 
     /// Where reviews and their responses are recorded (`--record-dir`), and how many are kept.
     public struct Recording: Sendable {
@@ -175,7 +177,7 @@ public struct ServerConfiguration: Sendable {
         limits: ServerLimits = .init(),
         recording: Recording = .init(),
         shutdown: Shutdown = .init(),
-        threads: Int = 0,
+        threads: Int = ServerConfiguration.defaultThreads,
         kubernetesAPI: InClusterConfiguration? = nil
     ) {
         self.kubernetesAPI = kubernetesAPI
