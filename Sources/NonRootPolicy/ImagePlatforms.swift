@@ -26,6 +26,8 @@ extension ImageUserLookup {
         case .unresolved(let reason):
             return .failure(UnresolvedReason(text: reason))
         case .found(let all):
+            // A catalog entry: one variant with no platform, which every node runs.
+            if all.count == 1, all[0].platform == nil { return .success((all, nil)) }
             return all.runnable(on: os).map { ($0, nil) }
         case .partlyFound(let all, let unevaluated, let reason):
             let placeholders = unevaluated.map { ImageUserVariant(user: .unset, platform: $0) }
