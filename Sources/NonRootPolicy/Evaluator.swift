@@ -40,16 +40,12 @@ public struct PolicyEvaluator: Sendable {
     public static let podChecks: [PodCheck] = [.runAsNonRoot, .runAsUser]
 
     /// The OSes of the cluster's nodes (`--node-os`): a pod can land only on these.
-    public var nodeOSes: [NodeOS] {
-        didSet { nodeOSesAreAll = Set(nodeOSes) == Set(NodeOS.allCases) }
-    }
-    private var nodeOSesAreAll: Bool
+    public var nodeOSes: [NodeOS]
 
     public init(policy: PolicyName, limits: ReviewLimits = .init(), nodeOSes: [NodeOS] = NodeOS.allCases) {
         self.policy = policy
         self.limits = limits
         self.nodeOSes = nodeOSes
-        self.nodeOSesAreAll = Set(nodeOSes) == Set(NodeOS.allCases)
         self.containerChecks = PolicyEvaluator.containerChecks.filter { $0.policies.contains(policy) }
         self.podChecks = PolicyEvaluator.podChecks.filter { $0.policies.contains(policy) }
     }
@@ -66,8 +62,8 @@ public struct PolicyEvaluator: Sendable {
     public func evaluate(_ pod: PodUnderReview, images: ImageUserAnswers) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.notEvaluated = pod.notEvaluated
-        // Every node OS is the default (`--node-os` unset): no filtering, no array to build.
-        let hinted = nodeOSesAreAll ? pod.hintedOS : pod.hintedOS.filter(nodeOSes.contains)
+        // Usually every hinted OS is a node OS (`--node-os` unset allows all): then no array is built.
+        let hinted = pod.hintedOS.allSatisfy { nodeOSes.contains($0) } ? pod.hintedOS : pod.hintedOS.filter { nodeOSes.contains($0) }
         if hinted.isEmpty, !pod.selected.isEmpty, !containerChecks.isEmpty {
             var hints = NodeOS.hints(of: pod.spec)
             if !pod.hintedOS.isEmpty { hints.append("--node-os \(nodeOSes.map(\.rawValue).joined(separator: ","))") }
