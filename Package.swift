@@ -33,8 +33,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
+        // The JSON parser's SSE2 string scan (static inline C: Swift's SIMD types do not vectorize it).
+        .target(name: "CJSONScan"),
         // The JSON reader (a validating parser that writes a node tape under a memory budget) and writer. No I/O.
-        .target(name: "JSON", swiftSettings: swiftSettings),
+        .target(name: "JSON", dependencies: ["CJSONScan"], swiftSettings: swiftSettings),
         // The wire model: AdmissionReview, the Pod and workload subset. No I/O.
         .target(name: "AdmissionModel", dependencies: ["JSON"], swiftSettings: swiftSettings),
         // The user an image's config declares, what is known about an image's users, and Go's %q for

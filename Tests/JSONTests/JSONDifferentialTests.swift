@@ -820,6 +820,41 @@ struct JSONDifferentialTests {
         #expect(valid > 3_000)
     }
 
+    /// The string scan skips sixteen bytes at a time (SSE2), then eight (a word), then one: a stop byte must be
+    /// found wherever it falls in those windows, and a window must never reach past the text.
+    @Test("a stop byte at every offset of strings up to 40 bytes, at every alignment, ending the text or not")
+    func stopBytesAtEveryOffset() {
+        // Each stop, and whether a string holding it (once, in printable ASCII) is valid JSON.
+        let stops: [(bytes: [UInt8], valid: Bool)] = [
+            ([0x22], false), ([0x5C, 0x6E], true), ([0x5C, 0x75, 0x30, 0x30, 0x34, 0x31], true), ([0x5C, 0x78], false),
+            ([0x00], false), ([0x1F], false), ([0x20], true), ([0x7F], true), ([0xC3, 0xA9], true), ([0x80], false), ([0xFF], false),
+        ]
+        var tally = Tally()
+        var valid = 0
+        for padding in [0, 1, 7, 8, 9, 15] {
+            for length in 0...40 {
+                let filler = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+                for ending in [[], Array(#", 1]"#.utf8)] {
+                    let open = [UInt8](repeating: 0x20, count: padding) + (ending.isEmpty ? [] : [UInt8(ascii: "[")]) + [0x22]
+                    let plain = agree(open + filler + [0x22] + ending)
+                    tally.add(plain)
+                    #expect(plain.bothAccepted, "\(length) bytes after \(padding)")
+                    for position in 0..<max(length, 1) {
+                        for stop in stops {
+                            let content = Array(filler.prefix(position)) + stop.bytes + Array(filler.dropFirst(position))
+                            let outcome = agree(open + content + [0x22] + ending)
+                            tally.add(outcome)
+                            if stop.valid { valid += 1 }
+                            #expect(outcome.bothAccepted == stop.valid, "\(Differential.show(stop.bytes)) at \(position) of \(length), after \(padding)")
+                        }
+                    }
+                }
+            }
+        }
+        print("stop bytes: \(tally)")
+        #expect(valid > 20_000)
+    }
+
     @Test("nesting around the depth limit of 512")
     func depth() {
         for depth in [1, 2, 100, 511, 512, 513, 514, 1_000] {
