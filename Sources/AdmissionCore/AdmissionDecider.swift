@@ -5,13 +5,13 @@ public import NonRootPolicy
 
 /// A review decoded and ready to evaluate once its images are resolved.
 public struct PreparedReview: Sendable {
-    public var review: AdmissionReviewRequest
+    public let review: AdmissionReviewRequest
     /// The pod under review, or nil when nothing is evaluated (see `skipReason`).
-    public var pod: PodUnderReview?
-    public var skipReason: String?
-    var kindName: String
-    var namespace: String
-    var name: String
+    public let pod: PodUnderReview?
+    public let skipReason: String?
+    let kindName: String
+    let namespace: String
+    let name: String
     let evaluator: PolicyEvaluator
 
     /// Where the kubelet would find pull secrets for this review's images: the pod's `imagePullSecrets`,
@@ -60,47 +60,55 @@ public struct AdmissionDecider: Sendable {
     }
 
     /// Decodes `review`'s object and finds the containers and images to evaluate.
-    public func prepare(_ review: AdmissionReviewRequest) throws(ModelDecodingError) -> PreparedReview {
+    public func prepare(_ review: consuming AdmissionReviewRequest) throws(ModelDecodingError) -> PreparedReview {
+        let parts = try preparedParts(of: review)
+        // Consumed, not copied: the prepared review owns the caller's decoded review.
+        return PreparedReview(
+            review: review, pod: parts.pod, skipReason: parts.skipReason, kindName: parts.kindName,
+            namespace: parts.namespace, name: parts.name, evaluator: evaluator)
+    }
+
+    /// What `prepare` stores beside the review: the pod under review, or why there is none, and the
+    /// names the decision log uses.
+    private func preparedParts(of review: borrowing AdmissionReviewRequest) throws(ModelDecodingError)
+        -> (pod: PodUnderReview?, skipReason: String?, kindName: String, namespace: String, name: String) {
         let request = review.request
-        var prepared = PreparedReview(
-            review: review, pod: nil, skipReason: nil,
-            kindName: request.kindName, namespace: request.namespace ?? "", name: request.name ?? "", evaluator: evaluator)
+        let kindName = request.kindName
+        func skipped(_ reason: String) -> (PodUnderReview?, String?, String, String, String) {
+            (nil, reason, kindName, request.namespace ?? "", request.name ?? "")
+        }
         guard request.operation == "CREATE" || request.operation == "UPDATE" else {
-            prepared.skipReason = "operation \(request.operation) is not checked"
-            return prepared
+            return skipped("operation \(request.operation) is not checked")
         }
         guard let kind = request.podSpecKind else {
-            prepared.skipReason = "kind \(request.kindName.isEmpty ? "(unknown)" : request.kindName) carries no pod spec"
-            return prepared
+            return skipped("kind \(kindName.isEmpty ? "(unknown)" : kindName) carries no pod spec")
         }
         let subResource = request.subResource ?? ""
         guard subResource.isEmpty || (kind == .pod && subResource == "ephemeralcontainers") else {
-            prepared.skipReason = "subresource \(subResource) is not checked"
-            return prepared
+            return skipped("subresource \(subResource) is not checked")
         }
         guard let objectJSON = request.object else {
             throw ModelDecodingError(path: "request.object", reason: "\(request.operation) of \(kind.rawValue) has no object", offset: 0)
         }
         let object = try PodTemplateObject(kind: kind, json: objectJSON)
         var selection = ContainerSelection.all
+        var unchanged = false
         if request.operation == "UPDATE", let oldJSON = request.oldObject {
             let old = try PodTemplateObject(kind: kind, json: oldJSON)
             selection = .changed(from: old.spec, to: object.spec)
-            if selection.isEmpty {
-                prepared.skipReason = "UPDATE changes no container image or security context"
-            }
+            unchanged = selection.isEmpty
         }
         let namespace = object.metadata.namespace ?? request.namespace ?? ""
         let name = object.metadata.name ?? request.name ?? ""
-        prepared.namespace = namespace
-        prepared.name = name.isEmpty ? (object.metadata.generateName ?? "") : name
-        guard prepared.skipReason == nil else { return prepared }
+        let shownName = name.isEmpty ? (object.metadata.generateName ?? "") : name
+        if unchanged {
+            return (nil, "UPDATE changes no container image or security context", kindName, namespace, shownName)
+        }
         let subject: Subject = kind == .pod
             ? .pod(name: name, namespace: namespace, uid: object.metadata.uid ?? "")
             : .template(kind: kind, namespace: namespace, name: name)
         let pod = PodUnderReview(subject: subject, spec: object.spec, selection: selection, maximumContainers: configuration.limits.maximumContainers)
-        prepared.pod = pod
-        return prepared
+        return (pod, nil, kindName, namespace, shownName)
     }
 
     /// Decodes review bytes and decides them when the image USERs are at hand (a catalog): the whole
@@ -115,7 +123,7 @@ public struct AdmissionDecider: Sendable {
     public func prepare(bytes: [UInt8], limits: JSONLimits = .init()) throws(AdmissionDecodingError) -> PreparedReview {
         let review = try AdmissionReviewRequest.decode(bytes, limits: limits)
         do {
-            return try prepare(review)
+            return try prepare(consume review)
         } catch {
             throw .invalidReview(error)
         }
@@ -138,14 +146,14 @@ public struct AdmissionDecider: Sendable {
     /// Decides a prepared review, given what is known about its images.
     public func decide(_ prepared: PreparedReview, mode: EnforcementMode? = nil, images: ImageUserAnswers) -> Decision {
         let mode = mode ?? configuration.mode
-        let request = prepared.review.request
+        // Fields read in place: `let request = prepared.review.request` copied the whole request.
         var decision = Decision(
             apiVersion: prepared.review.apiVersion,
-            response: AdmissionResponse(uid: request.uid, allowed: true),
+            response: AdmissionResponse(uid: prepared.review.request.uid, allowed: true),
             outcome: .allowed, mode: mode, skipReason: prepared.skipReason,
             findings: [], sentences: [], unresolved: [],
             kind: prepared.kindName, namespace: prepared.namespace, name: prepared.name,
-            operation: request.operation, username: request.userInfo?.username ?? "")
+            operation: prepared.review.request.operation, username: prepared.review.request.userInfo?.username ?? "")
         guard let pod = prepared.pod else { return decision }
         let evaluation = evaluator.evaluate(pod, images: images)
         decision.findings = evaluation.findings

@@ -65,18 +65,18 @@ public struct UserInfo: Sendable, Equatable {
 
 /// `admission.k8s.io/v1` AdmissionRequest: the fields the webhook reads. Unknown fields are ignored.
 public struct AdmissionRequest: Sendable {
-    public var uid: String
-    public var kind: GroupVersionKind?
-    public var resource: GroupVersionResource?
-    public var subResource: String?
-    public var name: String?
-    public var namespace: String?
-    public var operation: String
-    public var userInfo: UserInfo?
+    public let uid: String
+    public let kind: GroupVersionKind?
+    public let resource: GroupVersionResource?
+    public let subResource: String?
+    public let name: String?
+    public let namespace: String?
+    public let operation: String
+    public let userInfo: UserInfo?
     /// The raw `object` and `oldObject`; decoded by kind only when a rule needs them.
-    public var object: JSONValue?
-    public var oldObject: JSONValue?
-    public var dryRun: Bool?
+    public let object: JSONValue?
+    public let oldObject: JSONValue?
+    public let dryRun: Bool?
 
     public init(json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected an AdmissionRequest object, found \(json.typeName)") }
@@ -100,20 +100,33 @@ public struct AdmissionRequest: Sendable {
         guard let uid = try uid.stringField() else {
             throw ModelDecodingError(at: json, "AdmissionRequest has no uid")
         }
-        self.uid = uid
-        self.kind = try kind.objectField().map { (v) throws(ModelDecodingError) in try GroupVersionKind(json: v) }
-        self.resource = try resource.objectField().map { (v) throws(ModelDecodingError) in try GroupVersionResource(json: v) }
-        self.subResource = try subResource.stringField()
-        self.name = try name.stringField()
-        self.namespace = try namespace.stringField()
+        // Decoded into locals, stored after the last `try` (see `PodSpec.init(json:)`).
+        var groupVersionKind: GroupVersionKind?
+        if let value = try kind.objectField() { groupVersionKind = try GroupVersionKind(json: value) }
+        var groupVersionResource: GroupVersionResource?
+        if let value = try resource.objectField() { groupVersionResource = try GroupVersionResource(json: value) }
+        let subResourceName = try subResource.stringField()
+        let objectName = try name.stringField()
+        let objectNamespace = try namespace.stringField()
         guard let operation = try operation.stringField() else {
             throw ModelDecodingError(at: json, "AdmissionRequest has no operation")
         }
+        var user: UserInfo?
+        if let value = try userInfo.objectField() { user = UserInfo(username: try value.string("username") ?? "") }
+        let newObject = try object.objectField()
+        let previousObject = try oldObject.objectField()
+        let isDryRun = try dryRun.boolField()
+        self.uid = uid
+        self.kind = groupVersionKind
+        self.resource = groupVersionResource
+        self.subResource = subResourceName
+        self.name = objectName
+        self.namespace = objectNamespace
         self.operation = operation
-        self.userInfo = try userInfo.objectField().map { (v) throws(ModelDecodingError) in UserInfo(username: try v.string("username") ?? "") }
-        self.object = try object.objectField()
-        self.oldObject = try oldObject.objectField()
-        self.dryRun = try dryRun.boolField()
+        self.userInfo = user
+        self.object = newObject
+        self.oldObject = previousObject
+        self.dryRun = isDryRun
     }
 
     /// The kind of the object, from `kind`, or from the object's own `apiVersion` and `kind` in
@@ -135,10 +148,10 @@ public struct AdmissionRequest: Sendable {
 /// A decoded review: the request and the envelope it arrived in.
 public struct AdmissionReviewRequest: Sendable {
     /// The version to answer in. A bare AdmissionRequest is answered as `v1`.
-    public var apiVersion: AdmissionAPIVersion
-    public var request: AdmissionRequest
+    public let apiVersion: AdmissionAPIVersion
+    public let request: AdmissionRequest
     /// True when the input was a bare AdmissionRequest rather than a full AdmissionReview.
-    public var isBareRequest: Bool
+    public let isBareRequest: Bool
 
     /// Decodes a full AdmissionReview, or a bare AdmissionRequest (the value of `.request`).
     public init(json root: JSONValue) throws(ModelDecodingError) {
@@ -155,12 +168,14 @@ public struct AdmissionReviewRequest: Sendable {
             guard let request = try root.object("request") else {
                 throw ModelDecodingError(at: root, "AdmissionReview has no request")
             }
+            let decoded = try AdmissionRequest(json: request)
             self.apiVersion = known
-            self.request = try AdmissionRequest(json: request)
+            self.request = decoded
             self.isBareRequest = false
         } else if root["operation"] != nil, root["uid"] != nil {
+            let decoded = try AdmissionRequest(json: root)
             self.apiVersion = .v1
-            self.request = try AdmissionRequest(json: root)
+            self.request = decoded
             self.isBareRequest = true
         } else {
             throw ModelDecodingError(at: root, "not an AdmissionReview or AdmissionRequest\(kind.map { " (kind \"\($0)\")" } ?? "")")

@@ -2,10 +2,10 @@ public import JSON
 
 /// The part of `metav1.ObjectMeta` that messages name.
 public struct ObjectMeta: Sendable, Equatable {
-    public var name: String?
-    public var generateName: String?
-    public var namespace: String?
-    public var uid: String?
+    public let name: String?
+    public let generateName: String?
+    public let namespace: String?
+    public let uid: String?
 
     public init(name: String? = nil, generateName: String? = nil, namespace: String? = nil, uid: String? = nil) {
         self.name = name
@@ -15,7 +15,10 @@ public struct ObjectMeta: Sendable, Equatable {
     }
 
     init(json: JSONValue?) throws(ModelDecodingError) {
-        guard let json else { return }
+        guard let json else {
+            self.init()
+            return
+        }
         var name, generateName, namespace, uid: JSONValue?
         json.forEachMember { key, value in
             switch key {
@@ -26,30 +29,29 @@ public struct ObjectMeta: Sendable, Equatable {
             default: break
             }
         }
-        self.name = try name.stringField()
-        self.generateName = try generateName.stringField()
-        self.namespace = try namespace.stringField()
-        self.uid = try uid.stringField()
+        self.init(
+            name: try name.stringField(), generateName: try generateName.stringField(),
+            namespace: try namespace.stringField(), uid: try uid.stringField())
     }
 }
 
 /// The part of `corev1.PodSpec` that the rules read.
 public struct PodSpec: Sendable, Equatable {
-    public var initContainers: [Container]
-    public var containers: [Container]
-    public var ephemeralContainers: [Container]
-    public var securityContext: PodSecurityContext?
-    public var os: PodOS?
-    public var hostUsers: Bool?
+    public let initContainers: [Container]
+    public let containers: [Container]
+    public let ephemeralContainers: [Container]
+    public let securityContext: PodSecurityContext?
+    public let os: PodOS?
+    public let hostUsers: Bool?
     /// `spec.nodeSelector`: labels every node that runs the pod must carry.
-    public var nodeSelector: [String: String]
+    public let nodeSelector: [String: String]
     /// `spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution`; preferred terms
     /// and pod affinity restrict no node, so they are not read.
-    public var requiredNodeAffinity: NodeSelector?
+    public let requiredNodeAffinity: NodeSelector?
     /// `spec.imagePullSecrets[].name`, in order, empty names included (the kubelet skips them).
-    public var imagePullSecrets: [String]
+    public let imagePullSecrets: [String]
     /// `spec.serviceAccountName`, nil when unset.
-    public var serviceAccountName: String?
+    public let serviceAccountName: String?
 
     public init(
         initContainers: [Container] = [], containers: [Container] = [], ephemeralContainers: [Container] = [],
@@ -97,28 +99,44 @@ public struct PodSpec: Sendable, Equatable {
             default: break
             }
         }
-        self.initContainers = try Container.list(initContainers.arrayField())
-        self.containers = try Container.list(containers.arrayField())
-        self.ephemeralContainers = try Container.list(ephemeralContainers.arrayField())
-        self.securityContext = try securityContext.objectField().map { (v) throws(ModelDecodingError) in try PodSecurityContext(json: v) }
-        self.os = try os.objectField().map { (v) throws(ModelDecodingError) in try PodOS(json: v) }
-        self.hostUsers = try hostUsers.boolField()
-        self.nodeSelector = [:]
+        // Every field is decoded into a local first and stored after the last `try`: stored between
+        // throwing calls, a struct this large is built in a temporary and copied out (a retain and a
+        // release of each field). The same holds for the other decoders here.
+        let initContainerList = try Container.list(initContainers.arrayField())
+        let containerList = try Container.list(containers.arrayField())
+        let ephemeralContainerList = try Container.list(ephemeralContainers.arrayField())
+        var podSecurityContext: PodSecurityContext?
+        if let object = try securityContext.objectField() { podSecurityContext = try PodSecurityContext(json: object) }
+        var podOS: PodOS?
+        if let object = try os.objectField() { podOS = try PodOS(json: object) }
+        let usesHostUsers = try hostUsers.boolField()
+        var selectorLabels: [String: String] = [:]
         if let selector = try nodeSelector.objectField() {
             // Go's decoder keeps the last of duplicate keys, as assigning in order does.
             for (key, value) in selector.members {
                 guard let text = value.string else { throw ModelDecodingError(at: value, "expected a string, found \(value.typeName)") }
-                self.nodeSelector[key] = text
+                selectorLabels[key] = text
             }
         }
-        self.imagePullSecrets = try imagePullSecrets.arrayField().map { (reference) throws(ModelDecodingError) in
+        let pullSecrets = try imagePullSecrets.arrayField().map { (reference) throws(ModelDecodingError) in
             guard reference.isObject else { throw ModelDecodingError(at: reference, "expected a LocalObjectReference object, found \(reference.typeName)") }
             return try reference.string("name") ?? ""
         }
-        self.serviceAccountName = try serviceAccountName.stringField()
-        self.requiredNodeAffinity = try affinity.objectField()?.object("nodeAffinity")?
-            .object("requiredDuringSchedulingIgnoredDuringExecution")
-            .map { (v) throws(ModelDecodingError) in try NodeSelector(json: v) }
+        let accountName = try serviceAccountName.stringField()
+        var nodeAffinity: NodeSelector?
+        if let required = try affinity.objectField()?.object("nodeAffinity")?.object("requiredDuringSchedulingIgnoredDuringExecution") {
+            nodeAffinity = try NodeSelector(json: required)
+        }
+        self.initContainers = initContainerList
+        self.containers = containerList
+        self.ephemeralContainers = ephemeralContainerList
+        self.securityContext = podSecurityContext
+        self.os = podOS
+        self.hostUsers = usesHostUsers
+        self.nodeSelector = selectorLabels
+        self.imagePullSecrets = pullSecrets
+        self.serviceAccountName = accountName
+        self.requiredNodeAffinity = nodeAffinity
     }
 }
 
@@ -131,9 +149,9 @@ public enum ContainerKind: String, Sendable, Equatable, CaseIterable {
 
 /// The part of `corev1.Container` (and `EphemeralContainerCommon`, which has the same fields) that the rules read.
 public struct Container: Sendable, Equatable {
-    public var name: String
-    public var image: String
-    public var securityContext: SecurityContext?
+    public let name: String
+    public let image: String
+    public let securityContext: SecurityContext?
 
     public init(name: String, image: String, securityContext: SecurityContext? = nil) {
         self.name = name
@@ -152,9 +170,13 @@ public struct Container: Sendable, Equatable {
             default: break
             }
         }
-        self.name = try name.stringField() ?? ""
-        self.image = try image.stringField() ?? ""
-        self.securityContext = try securityContext.objectField().map { (v) throws(ModelDecodingError) in try SecurityContext(json: v) }
+        let nameText = try name.stringField() ?? ""
+        let imageText = try image.stringField() ?? ""
+        var context: SecurityContext?
+        if let object = try securityContext.objectField() { context = try SecurityContext(json: object) }
+        self.name = nameText
+        self.image = imageText
+        self.securityContext = context
     }
 
     static func list(_ values: [JSONValue]) throws(ModelDecodingError) -> [Container] {

@@ -37,10 +37,10 @@ public enum PodSpecKind: String, Sendable, Equatable, CaseIterable {
 
 /// An object that carries a pod spec: a Pod, or a workload with a pod template.
 public struct PodTemplateObject: Sendable, Equatable {
-    public var kind: PodSpecKind
+    public let kind: PodSpecKind
     /// The object's own metadata (for a workload, the workload's, not the template's).
-    public var metadata: ObjectMeta
-    public var spec: PodSpec
+    public let metadata: ObjectMeta
+    public let spec: PodSpec
 
     public init(kind: PodSpecKind, metadata: ObjectMeta, spec: PodSpec) {
         self.kind = kind
@@ -51,8 +51,8 @@ public struct PodTemplateObject: Sendable, Equatable {
     /// Decodes the object of `kind`. A workload without a template yields an empty spec.
     public init(kind: PodSpecKind, json: JSONValue) throws(ModelDecodingError) {
         guard json.isObject else { throw ModelDecodingError(at: json, "expected a \(kind.rawValue) object, found \(json.typeName)") }
-        self.kind = kind
-        metadata = try ObjectMeta(json: json.object("metadata"))
+        // Decoded into locals, stored after the last `try` (see `PodSpec.init(json:)`).
+        let objectMetadata = try ObjectMeta(json: json.object("metadata"))
         var cursor: JSONValue? = json
         let steps: [StaticString]
         switch kind {
@@ -64,6 +64,10 @@ public struct PodTemplateObject: Sendable, Equatable {
         for step in steps {
             cursor = try cursor?.object(step)
         }
-        spec = try cursor.map { (v) throws(ModelDecodingError) in try PodSpec(json: v) } ?? PodSpec()
+        var podSpec = PodSpec()
+        if let cursor { podSpec = try PodSpec(json: cursor) }
+        self.kind = kind
+        self.metadata = objectMetadata
+        self.spec = podSpec
     }
 }

@@ -2,21 +2,21 @@ public import AdmissionModel
 
 /// A pod spec under review, the name its messages use, and which containers to evaluate.
 public struct PodUnderReview: Sendable, Equatable {
-    public var subject: Subject
-    public var spec: PodSpec
+    public let subject: Subject
+    public let spec: PodSpec
     /// The containers to evaluate, in pod order: init, regular, ephemeral; at most `maximumContainers`.
-    public var selected: [ContainerUnderReview]
+    public let selected: [ContainerUnderReview]
     /// Selected containers left out by `maximumContainers`, or nil when every one is evaluated.
-    public var notEvaluated: ContainersNotEvaluated?
+    public let notEvaluated: ContainersNotEvaluated?
     /// The node OSes the spec's hints allow (`NodeOS.hinted(by:)`); images may narrow them further.
-    public var hintedOS: [NodeOS]
+    public let hintedOS: [NodeOS]
 
     /// Reviews every container of `spec`, or only those `selection` names (by list and name), up to
     /// `maximumContainers` of them.
     public init(subject: Subject, spec: PodSpec, selection: ContainerSelection = .all, maximumContainers: Int = ReviewLimits.defaultMaximumContainers) {
-        self.subject = subject
-        self.spec = spec
-        self.hintedOS = NodeOS.hinted(by: spec)
+        // Stored at the end, each once: a struct this large assigned field by field between other work
+        // is built in a temporary and copied out.
+        let hintedOS = NodeOS.hinted(by: spec)
         // Container names are unique within a pod, so the selection's size is exact.
         let count = selection.count(in: spec)
         var selected: [ContainerUnderReview] = []
@@ -31,8 +31,12 @@ public struct PodUnderReview: Sendable, Equatable {
                 selected.append(ContainerUnderReview(container: container, kind: kind, pod: spec.securityContext))
             }
         }
-        self.selected = selected
         let skipped = count - selected.count
-        self.notEvaluated = skipped > 0 ? ContainersNotEvaluated(count: skipped, limit: maximumContainers, subject: subject) : nil
+        let notEvaluated = skipped > 0 ? ContainersNotEvaluated(count: skipped, limit: maximumContainers, subject: subject) : nil
+        self.subject = subject
+        self.spec = spec
+        self.selected = selected
+        self.notEvaluated = notEvaluated
+        self.hintedOS = hintedOS
     }
 }

@@ -258,8 +258,9 @@ struct NodeOSEvaluationTests {
         #expect(PolicyEvaluator(policy: .kubelet).imagesNeeded(for: PodUnderReview(subject: Self.subject, spec: spec)) == ["registry.example/linux-only:1"])
         #expect(Self.evaluate(spec, lookup).entries.isEmpty)
         // Without the Linux-only image, the pod may land on Windows and is refused there.
-        var either = spec
-        either.containers[0].image = "registry.example/any:1"
+        let either = PodSpec(
+            containers: [Container(name: "gate", image: "registry.example/any:1"), spec.containers[1]],
+            securityContext: spec.securityContext)
         #expect(Self.evaluate(either, lookup).findings.map(\.message) == [Self.windowsRunAsUserName])
     }
 

@@ -65,9 +65,9 @@ struct PodSecurityCheckTests {
 struct ContainerSelectionTests {
     @Test func updateSelectsNewAndChangedContainersOnly() {
         let old = PodSpec(containers: [Container(name: "a", image: "a:1"), Container(name: "b", image: "b:1")])
-        var new = old
-        new.containers[1].image = "b:2"
-        new.ephemeralContainers = [Container(name: "debug", image: "busybox")]
+        let new = PodSpec(
+            containers: [Container(name: "a", image: "a:1"), Container(name: "b", image: "b:2")],
+            ephemeralContainers: [Container(name: "debug", image: "busybox")])
         let selection = ContainerSelection.changed(from: old, to: new)
         #expect(!selection.contains(kind: .container, position: 0))
         #expect(selection.contains(kind: .container, position: 1))
@@ -79,16 +79,14 @@ struct ContainerSelectionTests {
 
     @Test func reorderedContainersAreMatchedByName() {
         let old = PodSpec(containers: [Container(name: "a", image: "a:1"), Container(name: "b", image: "b:1"), Container(name: "c", image: "c:1")])
-        var new = old
-        new.containers = [old.containers[2], old.containers[0], Container(name: "b", image: "b:2")]
+        let new = PodSpec(containers: [old.containers[2], old.containers[0], Container(name: "b", image: "b:2")])
         let selection = ContainerSelection.changed(from: old, to: new)
         #expect(selection.positions(of: .container, count: 3) == [2])
     }
 
     @Test func podLevelChangeSelectsEverything() {
         let old = PodSpec(containers: [Container(name: "a", image: "a:1")])
-        var new = old
-        new.securityContext = PodSecurityContext(runAsNonRoot: true)
+        let new = PodSpec(containers: old.containers, securityContext: PodSecurityContext(runAsNonRoot: true))
         #expect(ContainerSelection.changed(from: old, to: new) == .all)
     }
 }
