@@ -146,18 +146,20 @@ public struct AdmissionDecider: Sendable {
     /// Decides a prepared review, given what is known about its images.
     public func decide(_ prepared: PreparedReview, mode: EnforcementMode? = nil, images: ImageUserAnswers) -> Decision {
         let mode = mode ?? configuration.mode
-        // Fields read in place: `let request = prepared.review.request` copied the whole request.
-        var decision = Decision(
-            apiVersion: prepared.review.apiVersion,
-            response: AdmissionResponse(uid: prepared.review.request.uid, allowed: true),
-            outcome: .allowed, mode: mode, skipReason: prepared.skipReason,
-            findings: [], sentences: [], unresolved: [],
-            kind: prepared.kindName, namespace: prepared.namespace, name: prepared.name,
-            operation: prepared.review.request.operation, username: prepared.review.request.userInfo?.username ?? "")
-        guard let pod = prepared.pod else { return decision }
+        // Built once, at the end (see `prepare`); the request's fields are read in place.
+        func decision(
+            _ response: AdmissionResponse, _ outcome: Decision.Outcome,
+            findings: [Finding] = [], sentences: [String] = [], unresolved: [UnresolvedImage] = []
+        ) -> Decision {
+            Decision(
+                apiVersion: prepared.review.apiVersion, response: response, outcome: outcome, mode: mode,
+                skipReason: prepared.skipReason, findings: findings, sentences: sentences, unresolved: unresolved,
+                kind: prepared.kindName, namespace: prepared.namespace, name: prepared.name,
+                operation: prepared.review.request.operation, username: prepared.review.request.userInfo?.username ?? "")
+        }
+        var response = AdmissionResponse(uid: prepared.review.request.uid, allowed: true)
+        guard let pod = prepared.pod else { return decision(response, .allowed) }
         let evaluation = evaluator.evaluate(pod, images: images)
-        decision.findings = evaluation.findings
-        decision.unresolved = evaluation.unresolved
 
         var sentences: [String] = []
         var warnings: [String] = []
@@ -190,19 +192,20 @@ public struct AdmissionDecider: Sendable {
             }
         }
         var seen = Set<String>()
-        decision.response.warnings = warnings.map(Hint.warning).filter { seen.insert($0).inserted }
-        decision.sentences = sentences
-        guard !sentences.isEmpty else { return decision }
-        let message = sentences.joined(separator: "; ")
-        switch mode {
-        case .enforce:
-            decision.response.allowed = false
-            decision.response.status = .forbidden(message)
-            decision.outcome = .denied
-        case .dryRun:
-            decision.response.auditAnnotations = [(AdmissionDecider.wouldDenyAnnotation, message)]
-            decision.outcome = .wouldDeny
+        response.warnings = warnings.map(Hint.warning).filter { seen.insert($0).inserted }
+        var outcome = Decision.Outcome.allowed
+        if !sentences.isEmpty {
+            let message = sentences.joined(separator: "; ")
+            switch mode {
+            case .enforce:
+                response.allowed = false
+                response.status = .forbidden(message)
+                outcome = .denied
+            case .dryRun:
+                response.auditAnnotations = [(AdmissionDecider.wouldDenyAnnotation, message)]
+                outcome = .wouldDeny
+            }
         }
-        return decision
+        return decision(response, outcome, findings: evaluation.findings, sentences: sentences, unresolved: evaluation.unresolved)
     }
 }
