@@ -10,8 +10,6 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-#define CJSONSCAN_HAS_SSE2 1
-
 /// Bit k is set where byte k of the sixteen at `bytes` is '"', '\\', below 0x20, or above 0x7F: the bytes a
 /// string scan must stop at. `bytes` needs no alignment; all sixteen must be readable.
 static inline uint32_t cjsonscan_string_stops16(const uint8_t *bytes) {
