@@ -19,8 +19,8 @@ public struct ImageCatalog: Sendable {
     private var byReference: [String: ImageUserLookup] = [:]
     private var byDigest: [String: ImageUserLookup] = [:]
     private var byTag: [String: ImageUserLookup] = [:]
-    /// Lookups by the exact text a pod uses skip parsing.
-    private var byText: [String: ImageUserLookup] = [:]
+    /// Lookups by the exact text a pod uses skip parsing, and SipHash.
+    private var byText = ImageTextIndex<ImageUserLookup>()
 
     /// The number of entries.
     public private(set) var count = 0
@@ -55,7 +55,7 @@ public struct ImageCatalog: Sendable {
         byReference[reference.description] = user
         if let digest = reference.digest { byDigest[reference.name + "@" + digest] = user }
         if let tag = reference.tag { byTag[reference.name + ":" + tag] = user }
-        if let text { byText[text] = user }
+        if let text { byText.set(user, for: text) }
     }
 
     /// What the catalog says about a pod's image.

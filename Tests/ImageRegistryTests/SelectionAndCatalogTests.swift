@@ -241,6 +241,14 @@ struct CatalogAndImageLookupTests {
         #expect(catalog.lookup("ghcr.io/acme/api:v1") == .found(.uid(64198)))
     }
 
+    @Test("a pod image matches a catalog key byte for byte, as the runtime compares references")
+    func byteForByte() throws {
+        let catalog = try ImageCatalog(entries: [(reference: "ghcr.io/acme/api:K1", user: "0")])
+        #expect(catalog.lookup("ghcr.io/acme/api:K1") == .found(.uid(0)))
+        // KELVIN SIGN is canonically equivalent to "K", so Swift's String == finds them equal; the runtime does not.
+        #expect(catalog.lookup("ghcr.io/acme/api:\u{212A}1") == .unresolved(reason: "invalid tag"))
+    }
+
     @Test("a platform key without os/arch is an error with its line", arguments: [
         ("images:\n  ghcr.io/acme/multi:1.0:\n    linux: \"1000\"\n", 3),
         ("images:\n  ghcr.io/acme/multi:1.0:\n    linux/amd64: \"1000\"\n    amd64: \"0\"\n", 4),
