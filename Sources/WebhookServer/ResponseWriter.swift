@@ -4,6 +4,10 @@ import NIOHTTP1
 /// Writes one JSON answer from any of the review handlers: status, `content-type`, `content-length`,
 /// `connection: close` when the server closes after it (HTTP/1.1), then tells the connection guards the
 /// request is over (`RequestCompletedEvent`) and closes if asked.
+///
+/// A response to HEAD has the same head and no body (RFC 9110 §9.3.2), over HTTP/1.1 and HTTP/2 alike:
+/// decided here, where the request is known, rather than by a handler that inspects every part of every
+/// request and response. (HTTP/2 resets a stream whose HEAD response carries DATA.)
 struct ResponseWriter {
     let isHTTP2: Bool
 
@@ -13,11 +17,13 @@ struct ResponseWriter {
     ) {
         var headers = HTTPHeaders.json(length: body.count, closing: !isHTTP2 && !keepAlive)
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
-        var buffer = context.channel.allocator.buffer(capacity: body.count)
-        buffer.writeBytes(body)
         let version = isHTTP2 ? HTTPVersion.http2 : head.version
         context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+        if head.method != .HEAD {
+            var buffer = context.channel.allocator.buffer(capacity: body.count)
+            buffer.writeBytes(body)
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+        }
         // A promise only when closing after the write: kept-alive answers (nearly all) need none.
         let written = keepAlive ? nil : context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: written)

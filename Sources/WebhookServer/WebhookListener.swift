@@ -93,7 +93,7 @@ struct WebhookListener {
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let sync = stream.pipeline.syncOperations
-                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec(), name: "http2-to-http1-codec")
                 try sync.addReviewHandlers(context: shared, isHTTP2: true)
             }
         }
@@ -115,9 +115,11 @@ struct WebhookListener {
 
 extension ChannelPipeline.SynchronousOperations {
     /// The review handlers, one job each: route and validate, collect the body under the budget, decide and respond.
+    /// Named: NIO otherwise formats a name for each (`"handler\(n)"`), about 600 instructions a handler on
+    /// every HTTP/2 stream.
     func addReviewHandlers(context: WebhookContext, isHTTP2: Bool) throws {
-        try addHandler(ReviewRouter(context: context, isHTTP2: isHTTP2))
-        try addHandler(ReviewBodyCollector(context: context, isHTTP2: isHTTP2))
-        try addHandler(ReviewResponder(context: context, isHTTP2: isHTTP2))
+        try addHandler(ReviewRouter(context: context, isHTTP2: isHTTP2), name: "review-router")
+        try addHandler(ReviewBodyCollector(context: context, isHTTP2: isHTTP2), name: "review-body-collector")
+        try addHandler(ReviewResponder(context: context, isHTTP2: isHTTP2), name: "review-responder")
     }
 }

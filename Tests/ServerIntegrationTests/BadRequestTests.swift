@@ -60,6 +60,25 @@ extension ServerIntegrationTests {
             }
         }
 
+        /// HEAD gets GET's head and no body (RFC 9110 §9.3.2). Over HTTP/2 a body would be a protocol error:
+        /// the stream was reset (RST_STREAM) after the HEADERS frame.
+        @Test func headHasNoBody() async throws {
+            let certificates = try TestCertificates.get()
+            try await ServerProcess.with(cert: certificates.serverA.cert, key: certificates.serverA.key) { server in
+                let length = String(statusBody(405, "MethodNotAllowed", "method HEAD is not allowed on /validate; use POST").utf8.count)
+                let h1 = try await Curl.request(server.url(), version: .http1, contentType: nil, extra: ["--head"])
+                #expect(h1.exitCode == 0 && h1.statusLine == "HTTP/1.1 405 Method Not Allowed", "\(h1)")
+                #expect(h1.header("content-length") == length && h1.header("allow") == "POST", "\(h1)")
+
+                let h2 = try await Command.run("nghttp", ["-nv", "-H", ":method: HEAD", server.url()])
+                #expect(h2.exited && h2.status == 0, "\(h2)")
+                #expect(h2.output.contains(":status: 405") && h2.output.contains("content-length: \(length)"), "\(h2)")
+                #expect(!h2.output.contains("RST_STREAM"), "\(h2)")
+                #expect(!h2.output.contains("recv DATA frame <length=\(length)"), "\(h2)")
+                try await expectServing(server, "after HEAD")
+            }
+        }
+
         @Test(arguments: [HTTPVersion.http1, .http2])
         func methodPathAndMediaType(version: HTTPVersion) async throws {
             let certificates = try TestCertificates.get()

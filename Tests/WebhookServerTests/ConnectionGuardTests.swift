@@ -385,18 +385,6 @@ struct ConnectionGuardTests {
             #expect(!channel.isActive)
         }
 
-        /// A response to HEAD goes out without its body (as NIO's own set-up does); to the next request, with it.
-        @Test func headResponseHasNoBody() throws {
-            let answerer = Answerer()
-            let channel = try pipeline(answerer, activity: ConnectionActivity())
-            try channel.writeInbound(ByteBuffer(string: "HEAD /validate HTTP/1.1\r\nHost: x\r\n\r\n"))
-            try channel.writeInbound(ByteBuffer(string: "GET /validate HTTP/1.1\r\nHost: x\r\n\r\n"))
-            channel.embeddedEventLoop.run()
-            var written = ""
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
-            #expect(written == "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n" + "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-        }
-
         /// Requests that arrive whole, or whose head arrives in pieces, leave no deadline behind.
         @Test func completeRequestsLeaveNoDeadline() throws {
             let answerer = Answerer()

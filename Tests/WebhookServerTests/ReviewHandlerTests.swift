@@ -123,6 +123,23 @@ struct ReviewHandlerTests {
         _ = try? channel.finish()
     }
 
+    /// HEAD gets GET's head and no body (RFC 9110 §9.3.2): the whole HTTP/1.1 pipeline, byte for byte.
+    @Test func headIsAnsweredWithoutABody() throws {
+        let context = try makeContext()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.configureDeadlineBoundHTTPServerPipeline(
+            deadline: RequestDeadlineHandler(timeout: .seconds(2), activity: ConnectionActivity()), errorHandling: false)
+        try channel.pipeline.syncOperations.addReviewHandlers(context: context, isHTTP2: false)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
+        try channel.writeInbound(ByteBuffer(string: "HEAD /validate HTTP/1.1\r\nHost: x\r\n\r\n"))
+        channel.embeddedEventLoop.run()
+        var written = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
+        let body = statusBody(405, "MethodNotAllowed", "method HEAD is not allowed on /validate; use POST")
+        #expect(written == "HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\nallow: POST\r\n\r\n")
+        #expect(!channel.isActive)
+    }
+
     @Test func aDeclaredLengthPastTheLimitIs413AndOneWithoutRoomIs503() throws {
         let context = try makeContext(budget: 100_000, maximumBody: 90_000)
         let channel = try channel(context)
