@@ -6,15 +6,15 @@ import NIOHTTP1
 /// over its 80 KiB limit, a bad token, a bad chunk size), but answering with a `metav1.Status` body and
 /// counting and logging the refusal like every other. The connection closes after the answer: the
 /// decoder stops at the first parser error.
-final class MalformedRequestResponder: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// Unlike NIO's handler it does not watch responses for one in flight: `HTTPServerPipelineHandler`, always
+/// in front of it here, holds a parser error until the response in flight has ended, so the refusal never
+/// interleaves with another answer. Watching cost three `NIOAny` casts a review.
+final class MalformedRequestResponder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let context: WebhookContext
-    /// A response is being written: a refusal now would interleave with it, so the error only closes.
-    private var hasUnterminatedResponse = false
 
     init(context: WebhookContext) {
         self.context = context
@@ -25,28 +25,14 @@ final class MalformedRequestResponder: ChannelDuplexHandler, RemovableChannelHan
             context.fireErrorCaught(error)
             return
         }
-        if !hasUnterminatedResponse {
-            let refusal = HTTPErrorResponse.badRequest(Self.message(for: parserError))
-            self.context.recordRefusal(refusal, path: nil)
-            let body = refusal.body
-            let headers = HTTPHeaders.json(length: body.count, closing: true)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
+        let refusal = HTTPErrorResponse.badRequest(Self.message(for: parserError))
+        self.context.recordRefusal(refusal, path: nil)
+        let body = refusal.body
+        let headers = HTTPHeaders.json(length: body.count, closing: true)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.fireErrorCaught(error)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let head) where !head.isInformational:
-            hasUnterminatedResponse = true
-        case .end:
-            hasUnterminatedResponse = false
-        case .head, .body:
-            break
-        }
-        context.write(data, promise: promise)
     }
 
     static func message(for error: HTTPParserError) -> String {
@@ -55,8 +41,4 @@ final class MalformedRequestResponder: ChannelDuplexHandler, RemovableChannelHan
         default: "malformed HTTP/1.1 request: \(error.debugDescription)"
         }
     }
-}
-
-private extension HTTPResponseHead {
-    var isInformational: Bool { status.code >= 100 && status.code < 200 && status.code != 101 }
 }

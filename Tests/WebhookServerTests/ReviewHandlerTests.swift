@@ -123,6 +123,30 @@ struct ReviewHandlerTests {
         _ = try? channel.finish()
     }
 
+    /// A malformed request pipelined behind one whose answer is still pending is refused after that answer,
+    /// never in the middle of it or before it: `HTTPServerPipelineHandler` holds the parser error until the
+    /// response in flight has ended, which is why `MalformedRequestResponder` need not watch responses.
+    @Test func aMalformedPipelinedRequestIsRefusedAfterTheAnswerInFlight() throws {
+        let context = try makeContext()
+        let held = HeldAnswerer()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.configureDeadlineBoundHTTPServerPipeline(
+            deadline: RequestDeadlineHandler(timeout: .seconds(2), activity: ConnectionActivity()), errorHandling: false)
+        try channel.pipeline.syncOperations.addHandler(MalformedRequestResponder(context: context))
+        try channel.pipeline.syncOperations.addHandler(held)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
+        try channel.writeInbound(ByteBuffer(string: "POST /validate HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\n\r\n{}" + "GET /x HTTP/1.1\r\nBad Header\r\n\r\n"))
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        held.answer()
+        channel.embeddedEventLoop.run()
+        var written = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
+        let refusal = statusBody(400, "BadRequest", "malformed HTTP/1.1 request: invalid character in header")
+        #expect(written == "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+            + "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: \(refusal.utf8.count)\r\nconnection: close\r\n\r\n\(refusal)")
+    }
+
     /// HEAD gets GET's head and no body (RFC 9110 §9.3.2): the whole HTTP/1.1 pipeline, byte for byte.
     @Test func headIsAnsweredWithoutABody() throws {
         let context = try makeContext()
@@ -208,5 +232,26 @@ struct ReviewHandlerTests {
         #expect(answer.body == statusBody(408, "Timeout", "request body not received within 10.0 seconds"))
         #expect(context.bodyBudget.inUse == 0)
         _ = try? channel.finish()
+    }
+}
+
+/// Holds the answer to the first complete request until `answer()`, as a registry lookup does.
+private final class HeldAnswerer: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    private var context: ChannelHandlerContext?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { self.context = context }
+    }
+
+    func answer() {
+        guard let context else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: "2")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        self.context = nil
     }
 }
