@@ -123,41 +123,46 @@ public struct JSONWriter: Sendable {
     /// Appends `value` as a JSON string: quotes, backslashes and control characters are escaped.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escape: copy the run before the first byte that does in one append.
         var value = value
-        let (plain, count) = value.withUTF8 { utf8 -> (Int, Int) in
-            var plain = 0
-            // Eight bytes at a time while none needs escaping, then byte by byte up to the one that does.
-            if let base = utf8.baseAddress {
-                while plain + 8 <= utf8.count, JSONWriter.needsEscape(UnsafeRawPointer(base + plain).loadUnaligned(as: UInt64.self)) == 0 {
-                    plain += 8
+        value.withUTF8 { utf8 in
+            // Runs that need no escape are copied in one append each: most strings are one run, and a
+            // denial's message has a few quotes. Eight bytes at a time while none needs escaping.
+            var start = 0
+            var position = 0
+            while position < utf8.count {
+                if let base = utf8.baseAddress {
+                    while position + 8 <= utf8.count, JSONWriter.needsEscape(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)) == 0 {
+                        position += 8
+                    }
                 }
+                while position < utf8.count, !JSONWriter.needsEscape(utf8[position]) { position += 1 }
+                guard position < utf8.count else { break }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<position]))
+                appendEscape(utf8[position], to: &bytes)
+                position += 1
+                start = position
             }
-            while plain < utf8.count {
-                let byte = utf8[plain]
-                if JSONWriter.needsEscape(byte) { break }
-                plain += 1
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<plain]))
-            return (plain, utf8.count)
-        }
-        if plain == count {
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8.dropFirst(plain) {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\\"))
-            case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
-            case 0..<0x20, 0x7F:
-                bytes.append(contentsOf: "\\u00".utf8)
-                bytes.append(contentsOf: hexString(UInt32(byte), width: 2).lowercased().utf8)
-            default: bytes.append(byte)
-            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The escape of one byte `needsEscape` flags.
+    private static func appendEscape(_ byte: UInt8, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\\"))
+        switch byte {
+        case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
+        default:
+            let hexDigits: StaticString = "0123456789abcdef"
+            bytes.append(contentsOf: "u00".utf8)
+            hexDigits.withUTF8Buffer { digits in
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0xF)])
+            }
+        }
     }
 }

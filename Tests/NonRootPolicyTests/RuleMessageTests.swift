@@ -2,6 +2,7 @@ import AdmissionModel
 import ImageConfig
 @testable import NonRootPolicy
 import Testing
+import TestSupport
 
 /// Every message, byte for byte, against the kubelet's and Pod Security's format strings.
 struct RuleMessageTests {
@@ -161,6 +162,59 @@ struct GoQuoteTests {
     func quotesLikeGo(_ input: String, _ expected: String) {
         #expect(goQuote(input) == expected)
     }
+
+    /// The fast paths (printable ASCII copied whole, escapes written as bytes) against the scalar-by-scalar
+    /// transcription of `strconv.Quote` they replaced, on strings mixing every class the quoting treats apart.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func agreesWithTheScalarTranscription(seed: UInt64) {
+        let pieces: [String] = [
+            "a", "Z", "0", " ", "~", "-", "_", "(", "\"", "\\", "\u{7}", "\u{8}", "\u{C}", "\n", "\r", "\t", "\u{B}", "\u{0}", "\u{1F}",
+            "\u{7F}", "\u{80}", "\u{A0}", "é", "e\u{301}", "✓", "\u{200B}", "\u{2028}", "\u{E000}", "\u{FEFF}", "😀", "\u{F0000}", "\u{10FFFF}", "\u{212A}",
+        ]
+        var generator = SplitMix64(seed: seed)
+        var disagreements: [String] = []
+        for _ in 0..<2_000 {
+            let length = Int(generator.next() % 24)
+            let text = (0..<length).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
+            if goQuote(text) != scalarGoQuote(text) { disagreements.append(text.debugDescription) }
+        }
+        #expect(disagreements == [])
+    }
+}
+
+/// `goQuote` as it was written before its fast paths: Go's rules applied one scalar at a time.
+private func scalarGoQuote(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\u{07}": out += "\\a"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{0B}": out += "\\v"
+        default:
+            let category = scalar.properties.generalCategory
+            let printable = ![.control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator].contains(category)
+            func hex(_ width: Int) -> String {
+                let digits = String(scalar.value, radix: 16)
+                return String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                out += "\\x" + hex(2)
+            } else if scalar.value < 0x80 || printable {
+                out.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x10000 {
+                out += "\\u" + hex(4)
+            } else {
+                out += "\\U" + hex(8)
+            }
+        }
+    }
+    return out + "\""
 }
 
 struct HintTests {
